@@ -1,0 +1,1 @@
+"""Authentication: logins, cookie sessions and the principal behind a request."""

@@ -1,0 +1,30 @@
+"""The session cookie: HttpOnly, SameSite=Lax, Path=/, Secure unless turned off for plain-HTTP
+development. These attributes also satisfy the ``__Host-`` prefix, should an operator use it."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from sessionary.config import Settings
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=max(0, max_age),
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )

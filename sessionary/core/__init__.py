@@ -1,0 +1,1 @@
+"""Domain-free building blocks: database, security, HTTP guards. Imports no feature."""

@@ -1,0 +1,55 @@
+"""Request-scoped access to what ``create_app`` put on ``app.state``.
+
+Settings, the database provider and the hasher are read from the app per
+request, never from module globals, so a test (or a second app in the same
+process) can swap them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessionary.config import Settings
+from sessionary.core.db import Database
+from sessionary.core.security import PasswordHasher
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent.
+
+    ``scope="function"`` (below) makes FastAPI finish this generator before it
+    sends the response, so a failing commit becomes a 409/503 instead of a 200
+    for lost work. Services only ``flush()``.
+    """
+    async with get_database(request).session() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+DbSession = Annotated[AsyncSession, Depends(_transaction, scope="function")]

@@ -1,0 +1,1 @@
+"""Roles and the permission catalogue."""

@@ -1,0 +1,103 @@
+"""Rows made through the app's own services, with deterministic names per test.
+
+Hashing is real argon2id, but each distinct password is hashed once per run
+and cached: verification stays real and no security setting changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from anyio.from_thread import BlockingPortal
+from sqlalchemy import update
+
+from sessionary.core.security import PasswordHasher
+from sessionary.roles.permissions import MEMBER
+from sessionary.testing.isolation import IsolatedDatabase
+from sessionary.users import service as users_service
+from sessionary.users.models import User
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a test fixture value
+
+T = TypeVar("T")
+_hash_cache: dict[tuple[str, str], str] = {}
+
+
+def cached_hash(hasher: PasswordHasher, password: str) -> str:
+    """One real hash per (parameters, password) per run."""
+    key = (repr(hasher.parameters), password)
+    if key not in _hash_cache:
+        _hash_cache[key] = hasher.hash_sync(password)
+    return _hash_cache[key]
+
+
+class Factory:
+    """``f(**kw)`` from sync tests, ``await f.acreate(**kw)`` from async ones,
+    ``f.create_batch(n, **kw)`` for several."""
+
+    def __init__(self, database: IsolatedDatabase, portal: BlockingPortal | None) -> None:
+        self._database = database
+        self._portal = portal
+        self._sequence = itertools.count(1)
+
+    def _next(self) -> int:
+        return next(self._sequence)
+
+    def _sync(self, work: Callable[[], Awaitable[T]]) -> T:
+        if self._portal is None:
+            raise RuntimeError("use `await factory.acreate(...)` in async tests")
+        return self._portal.call(work)
+
+    # Each factory defines ``async def acreate(self, *, ...)`` making one row.
+    acreate: Callable[..., Awaitable[Any]]
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self._sync(lambda: self.acreate(**kwargs))
+
+    def create_batch(self, count: int, **kwargs: Any) -> list[Any]:
+        return [self(**kwargs) for _ in range(count)]
+
+
+class UserFactory(Factory):
+    """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
+
+    def __init__(
+        self, database: IsolatedDatabase, portal: BlockingPortal | None, hasher: PasswordHasher
+    ) -> None:
+        super().__init__(database, portal)
+        self._hasher = hasher
+
+    async def acreate(
+        self,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        roles: Iterable[str] = (MEMBER,),
+        is_active: bool = True,
+    ) -> User:
+        number = self._next()
+        username = username or f"user{number}"
+        email = email or f"{username.casefold()}@example.com"
+        queries = self._database.isolation.database.queries
+        with queries.paused():
+            async with self._database.session() as session:
+                user = await users_service.create_user(
+                    session,
+                    self._hasher,
+                    username=username,
+                    email=email,
+                    password=password,
+                    roles=list(roles),
+                    enforce_policy=False,
+                    password_hash=cached_hash(self._hasher, password),
+                )
+                if not is_active:
+                    await session.execute(
+                        update(User).where(User.id == user.id).values(is_active=False)
+                    )
+                    user.is_active = False
+                await session.commit()
+        return user

@@ -1,0 +1,132 @@
+"""The pytest plugin (entry point ``pytest11: sessionary``): options, markers, fixtures.
+
+It decides the test database before any test module imports the app and
+points ``SESSIONARY_DATABASE_URL`` at it, so even an app built at import time
+(``sessionary.main``) never sees the operator's database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sessionary.core.db import InvalidDatabaseURL
+from sessionary.testing.fixtures import (
+    _sessionary_isolation,
+    _sessionary_lifespan,
+    admin_client,
+    admin_user,
+    assert_max_num_queries,
+    assert_num_queries,
+    client,
+    clock,
+    db,
+    login_as,
+    member_client,
+    sessionary_app,
+    sessionary_database,
+    sessionary_portal,
+    settings,
+    user,
+    user_factory,
+)
+from sessionary.testing.state import RUN_STATE, RunState
+from sessionary.testing.urls import (
+    UnsafeTestDatabase,
+    check_safe,
+    operator_database_url,
+    worker_url,
+)
+
+__all__ = [
+    "_sessionary_isolation",
+    "_sessionary_lifespan",
+    "admin_client",
+    "admin_user",
+    "assert_max_num_queries",
+    "assert_num_queries",
+    "client",
+    "clock",
+    "db",
+    "login_as",
+    "member_client",
+    "sessionary_app",
+    "sessionary_database",
+    "sessionary_portal",
+    "settings",
+    "user",
+    "user_factory",
+]
+
+_ENV = "SESSIONARY_DATABASE_URL"
+_saved_env = pytest.StashKey[str | None]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sessionary", "sessionary.testing")
+    group.addoption(
+        "--db-url",
+        default=None,
+        help="Test database URL (else SESSIONARY_TEST_DATABASE_URL, else SQLite in pytest's "
+        "temp dir). Its name must contain 'test'; one database per xdist worker.",
+    )
+    group.addoption("--reuse-db", action="store_true", help="Keep the test database between runs.")
+    group.addoption(
+        "--create-db", action="store_true", help="Re-create the test database even with --reuse-db."
+    )
+    group.addoption(
+        "--sessionary-app",
+        default="sessionary.main:app",
+        help="module:attribute of the FastAPI app under test.",
+    )
+
+
+def _base_url(config: pytest.Config) -> str:
+    explicit = config.getoption("db_url") or os.environ.get("SESSIONARY_TEST_DATABASE_URL")
+    if explicit:
+        return str(explicit)
+    temp: Path = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return f"sqlite+aiosqlite:///{temp / 'sessionary_test.db'}"
+
+
+@pytest.hookimpl(trylast=True)  # after tmpdir's configure, so the temp dir exists
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "no_db: this test does not use the database (no isolation set-up)"
+    )
+    operator_url = operator_database_url()  # before we change anything
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    url = worker_url(_base_url(config), worker)
+    try:
+        check_safe(url, operator_url)
+    except (UnsafeTestDatabase, InvalidDatabaseURL) as exc:
+        raise pytest.UsageError(f"sessionary.testing: {exc}") from None
+    config.stash[RUN_STATE] = RunState(
+        database_url=url,
+        app_spec=config.getoption("sessionary_app"),
+        reuse=config.getoption("reuse_db"),
+        create=config.getoption("create_db"),
+    )
+    config.stash[_saved_env] = os.environ.get(_ENV)
+    os.environ[_ENV] = url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _saved_env not in config.stash:
+        return
+    saved = config.stash[_saved_env]
+    if saved is None:
+        os.environ.pop(_ENV, None)
+    else:
+        os.environ[_ENV] = saved
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if RUN_STATE not in config.stash:
+        return None
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.stash[RUN_STATE].database_url)
+    return f"sessionary test database: {url.render_as_string(hide_password=True)}"

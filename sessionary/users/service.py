@@ -1,0 +1,146 @@
+"""Accounts: creation, passwords, activation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessionary import clock
+from sessionary.auth import service as auth_service
+from sessionary.core.password_policy import policy_violation
+from sessionary.core.security import PasswordHasher
+from sessionary.errors import BadRequest, Conflict, NotFound
+from sessionary.roles.models import Role, UserRole
+from sessionary.roles.permissions import MEMBER
+from sessionary.users.models import User
+from sessionary.users.usernames import EMAIL_MAX, email_key, normalize_username, username_key
+
+
+class WeakPassword(BadRequest):
+    pass
+
+
+async def unknown_roles(db: AsyncSession, names: Iterable[str]) -> list[str]:
+    wanted = set(names)
+    if not wanted:
+        return []
+    found = set((await db.scalars(select(Role.name).where(Role.name.in_(wanted)))).all())
+    return sorted(wanted - found)
+
+
+async def create_user(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    roles: Iterable[str] = (MEMBER,),
+    enforce_policy: bool = True,
+    password_hash: str | None = None,
+) -> User:
+    """Create an account with the given roles. Raises BadRequest, NotFound (role) or Conflict."""
+    shown = normalize_username(username)
+    email = email.strip()
+    if not email or len(email) > EMAIL_MAX:
+        raise BadRequest(f"Email must be 1-{EMAIL_MAX} characters")
+    if enforce_policy and (reason := policy_violation(password, username=shown)):
+        raise WeakPassword(reason)
+    role_names = sorted(set(roles))
+    if missing := await unknown_roles(db, role_names):
+        raise NotFound(f"Unknown role: {', '.join(missing)}")
+    key = username_key(shown)
+    if await db.scalar(select(func.count()).where(User.username_key == key)):
+        raise Conflict("Username already taken")
+    if await db.scalar(select(func.count()).where(User.email_key == email_key(email))):
+        raise Conflict("Email already in use")
+    now = clock.now()
+    user = User(
+        username=shown,
+        username_key=key,
+        email=email,
+        email_key=email_key(email),
+        password_hash=password_hash or await hasher.hash(password),
+        is_active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(user)
+    try:
+        await db.flush()  # a concurrent twin still loses on the unique constraint
+    except IntegrityError:
+        raise Conflict("Username or email already in use") from None
+    db.add_all(UserRole(user_id=user.id, role_name=name) for name in role_names)
+    await db.flush()
+    return user
+
+
+async def get_by_username(db: AsyncSession, username: str) -> User:
+    user = await db.scalar(select(User).where(User.username_key == username_key(username)))
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def role_names(db: AsyncSession, user_id: int) -> list[str]:
+    return list(
+        (
+            await db.scalars(
+                select(UserRole.role_name)
+                .where(UserRole.user_id == user_id)
+                .order_by(UserRole.role_name)
+            )
+        ).all()
+    )
+
+
+async def set_password(db: AsyncSession, hasher: PasswordHasher, user: User, password: str) -> None:
+    """Set a new password (policy enforced) and revoke every session of the user."""
+    if reason := policy_violation(password, username=user.username):
+        raise WeakPassword(reason)
+    await db.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(password_hash=await hasher.hash(password), updated_at=clock.now())
+    )
+    await auth_service.revoke_user_sessions(db, user.id)
+
+
+async def deactivate(db: AsyncSession, user: User) -> int:
+    """Deactivate an account and revoke its sessions; returns how many were revoked."""
+    await db.execute(
+        update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
+    )
+    return await auth_service.revoke_user_sessions(db, user.id)
+
+
+DEMO_USERS = ({"username": "user123", "password": "secretpassword", "email": "user@example.com"},)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    created: list[str]
+    present: list[str]
+    policy_bypassed: dict[str, str]
+
+
+async def load_demo_users(db: AsyncSession, hasher: PasswordHasher) -> DemoResult:
+    """The original example's user (a member), unless present. Demo data may bypass the
+    password policy; the result says where it actually did."""
+    created: list[str] = []
+    present: list[str] = []
+    bypassed: dict[str, str] = {}
+    for demo in DEMO_USERS:
+        key = username_key(demo["username"])
+        if await db.scalar(select(func.count()).where(User.username_key == key)):
+            present.append(demo["username"])
+            continue
+        if reason := policy_violation(demo["password"], username=demo["username"]):
+            bypassed[demo["username"]] = reason
+        await create_user(db, hasher, **demo, roles=[MEMBER], enforce_policy=False)
+        created.append(demo["username"])
+    return DemoResult(created, present, bypassed)
