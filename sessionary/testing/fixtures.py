@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
 import anyio.from_thread
@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
 from sessionary.testing.factories import DEFAULT_PASSWORD, UserFactory
-from sessionary.testing.handles import SettingsOverride, SyncDB, open_test_session
+from sessionary.testing.handles import LoginAs, SettingsOverride, SyncDB, open_test_session
 from sessionary.testing.isolation import IsolatedDatabase, Isolation
-from sessionary.testing.queries import describe
+from sessionary.testing.queries import QueryCounter, describe
 from sessionary.testing.state import RUN_STATE
 from sessionary.users.models import User
 
@@ -95,13 +95,14 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[Isolation 
     database: TestDatabase = request.getfixturevalue("sessionary_database")
     portal: BlockingPortal = request.getfixturevalue("sessionary_portal")
     isolation = Isolation(database)
-    original_settings = app.state.settings
-    with pytest.MonkeyPatch.context() as patch, _reusing(portal):
-        patch.setattr(app.state, "database", IsolatedDatabase(original_settings, isolation))
+    # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
+    original_settings, original_database = app.state.settings, app.state.database
+    app.state.database = IsolatedDatabase(original_settings, isolation)
+    with _reusing(portal):
         try:
             yield isolation
         finally:
-            app.state.settings = original_settings
+            app.state.settings, app.state.database = original_settings, original_database
             portal.call(isolation.close)
     if stray := isolation.loops():
         pytest.fail(f"the test left database connections open on {len(stray)} other event loop(s)")
@@ -164,9 +165,6 @@ def admin_user(user_factory: UserFactory) -> User:
     return created
 
 
-LoginAs = Callable[..., TestClient]
-
-
 @pytest.fixture
 def login_as(
     sessionary_app: FastAPI,
@@ -219,9 +217,7 @@ def admin_client(login_as: LoginAs) -> TestClient:
 
 
 @pytest.fixture
-def assert_num_queries(
-    sessionary_app: FastAPI,
-) -> Callable[..., Any]:
+def assert_num_queries(sessionary_app: FastAPI) -> QueryCounter:
     """``with assert_num_queries(n):`` checks each request in the block sends ``n`` queries
     (``exact=False``: at most ``n``); SAVEPOINTs and factory SQL are not counted."""
     queries = _isolated(sessionary_app).isolation.database.queries
@@ -239,6 +235,10 @@ def assert_num_queries(
 
 
 @pytest.fixture
-def assert_max_num_queries(assert_num_queries: Callable[..., Any]) -> Callable[..., Any]:
+def assert_max_num_queries(assert_num_queries: QueryCounter) -> QueryCounter:
     """``with assert_max_num_queries(n):`` — at most ``n`` queries per request in the block."""
-    return lambda count: assert_num_queries(count, exact=False)
+
+    def check(count: int, *, exact: bool = False) -> AbstractContextManager[list[list[str]]]:
+        return assert_num_queries(count, exact=exact)
+
+    return check

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,14 @@ from sessionary.testing.isolation import IsolatedDatabase
 from sessionary.users.models import User
 
 T = TypeVar("T")
+
+
+class LoginAs(Protocol):
+    """``login_as(user_or_role, *, via="session", fresh=True)`` -> a logged-in TestClient."""
+
+    def __call__(
+        self, who: User | str, *, via: Literal["session", "login"] = ..., fresh: bool = ...
+    ) -> TestClient: ...
 
 
 class SyncDB:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 _NOT_COUNTED = re.compile(
     r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b",
@@ -61,3 +62,11 @@ def describe(requests: list[list[str]]) -> str:
         lines.append(f"request {number}: {len(statements)} queries")
         lines.extend(f"    {statement}" for statement in statements)
     return "\n".join(lines) or "no queries"
+
+
+class QueryCounter(Protocol):
+    """``assert_num_queries`` / ``assert_max_num_queries``: a context manager factory."""
+
+    def __call__(
+        self, count: int, *, exact: bool = ...
+    ) -> AbstractContextManager[list[list[str]]]: ...
