@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parallelism=settings.password_parallelism,
         threads=settings.password_hash_threads,
     )
-    app.add_middleware(SecurityHeadersMiddleware, session_cookie_name=settings.session_cookie_name)
+    app.add_middleware(SecurityHeadersMiddleware)
     register_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(users_router)

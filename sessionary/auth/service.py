@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
@@ -17,6 +19,8 @@ from sessionary.core.security import PasswordHasher, hash_token, is_well_formed_
 from sessionary.errors import InvalidCredentials
 from sessionary.users.models import User
 from sessionary.users.usernames import username_key
+
+log = structlog.get_logger(__name__)
 
 # last_seen_at is written at most this often per session, not on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -108,14 +112,20 @@ async def resolve(database: Database, settings: Settings, token: str | None) -> 
     if principal is None or not principal.is_usable(settings, now):
         return None
     if now - principal.last_seen_at >= LAST_SEEN_RESOLUTION:
+        await _touch(database, principal.session_id, now)
+    return principal
+
+
+async def _touch(database: Database, session_id: int, now: datetime) -> None:
+    """Record activity. Best effort: a busy database must not fail a read request."""
+    try:
         async with database.session() as db:
             await db.execute(
-                update(LoginSession)
-                .where(LoginSession.id == principal.session_id)
-                .values(last_seen_at=now)
+                update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
             )
             await db.commit()
-    return principal
+    except DBAPIError as exc:
+        log.warning("last_seen_not_recorded", session_id=session_id, error=type(exc).__name__)
 
 
 async def revoke_token(db: AsyncSession, token: str | None) -> None:

@@ -18,13 +18,15 @@ DOCS_CSP = (
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, session_cookie_name: str) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._cookie_marker = session_cookie_name.encode("latin-1")
 
-    def _carries_credentials(self, scope: Scope) -> bool:
+    @staticmethod
+    def _carries_credentials(scope: Scope) -> bool:
+        # The cookie name is read per request: settings may change at run time (tests).
+        cookie_name = scope["app"].state.settings.session_cookie_name.encode("latin-1") + b"="
         for name, value in scope["headers"]:
-            if name == b"authorization" or (name == b"cookie" and self._cookie_marker in value):
+            if name == b"authorization" or (name == b"cookie" and cookie_name in value):
                 return True
         return False
 
