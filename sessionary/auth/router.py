@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from sessionary import clock
 from sessionary.auth import service as auth_service
 from sessionary.auth.cookies import clear_session_cookie, set_session_cookie
 from sessionary.auth.dependencies import session_token
@@ -43,8 +42,7 @@ async def login(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    max_age = int((issued.absolute_expires_at - clock.now()).total_seconds())
-    set_session_cookie(response, settings, issued.token, max_age)
+    set_session_cookie(response, settings, issued.token, issued.absolute_expires_at)
     return LoginResponse(
         user_id=issued.user_id, username=issued.username, expires_at=issued.absolute_expires_at
     )

@@ -1,0 +1,66 @@
+"""Logs go through structlog in the operator's chosen format."""
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from sessionary.config import LogFormat, Settings
+from sessionary.core.logging import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    logger = logging.getLogger("sessionary")
+    handlers, level, config = list(logger.handlers), logger.level, structlog.get_config()
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    structlog.configure(**config)
+
+
+@pytest.mark.no_db
+class TestLogFormat:
+    def test_json_format_writes_one_json_object_per_line(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        configure_logging(Settings(log_format=LogFormat.JSON))
+
+        structlog.get_logger("sessionary.test").warning("something_happened", answer=42)
+
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        record = json.loads(line)
+        assert record["event"] == "something_happened"
+        assert record["answer"] == 42
+        assert record["level"] == "warning"
+        assert record["timestamp"].endswith("Z")
+
+    def test_console_format_is_human_readable(self, capsys: pytest.CaptureFixture[str]) -> None:
+        configure_logging(Settings(log_format=LogFormat.CONSOLE))
+
+        structlog.get_logger("sessionary.test").warning("something_happened", answer=42)
+
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "something_happened" in line
+        assert "answer=42" in line
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(line)
+
+    def test_log_level_filters_lower_levels(self, capsys: pytest.CaptureFixture[str]) -> None:
+        configure_logging(Settings(log_level="warning"))
+
+        structlog.get_logger("sessionary.test").info("quiet")
+
+        assert "quiet" not in capsys.readouterr().err
+
+    def test_configuring_twice_does_not_duplicate_lines(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        configure_logging(Settings())
+        configure_logging(Settings())
+
+        structlog.get_logger("sessionary.test").warning("once")
+
+        assert capsys.readouterr().err.count("once") == 1
