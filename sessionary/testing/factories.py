@@ -10,12 +10,12 @@ import itertools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from anyio.from_thread import BlockingPortal
 from sqlalchemy import update
 
 from sessionary.core.security import PasswordHasher
 from sessionary.roles.permissions import MEMBER
 from sessionary.testing.isolation import IsolatedDatabase
+from sessionary.testing.loops import TestLoop
 from sessionary.users import service as users_service
 from sessionary.users.models import User
 
@@ -37,36 +37,32 @@ class Factory:
     """``f(**kw)`` from sync tests, ``await f.acreate(**kw)`` from async ones,
     ``f.create_batch(n, **kw)`` for several."""
 
-    def __init__(self, database: IsolatedDatabase, portal: BlockingPortal | None) -> None:
+    def __init__(self, database: IsolatedDatabase, loop: TestLoop) -> None:
         self._database = database
-        self._portal = portal
+        self._loop = loop
         self._sequence = itertools.count(1)
 
     def _next(self) -> int:
         return next(self._sequence)
 
-    def _sync(self, work: Callable[[], Awaitable[T]]) -> T:
-        if self._portal is None:
-            raise RuntimeError("use `await factory.acreate(...)` in async tests")
-        return self._portal.call(work)
-
     # Each factory defines ``async def acreate(self, *, ...)`` making one row.
     acreate: Callable[..., Awaitable[Any]]
 
     def __call__(self, **kwargs: Any) -> Any:
-        return self._sync(lambda: self.acreate(**kwargs))
+        return self._loop.call(lambda: self.acreate(**kwargs))
 
     def create_batch(self, count: int, **kwargs: Any) -> list[Any]:
         return [self(**kwargs) for _ in range(count)]
+
+    async def acreate_batch(self, count: int, **kwargs: Any) -> list[Any]:
+        return [await self.acreate(**kwargs) for _ in range(count)]
 
 
 class UserFactory(Factory):
     """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
 
-    def __init__(
-        self, database: IsolatedDatabase, portal: BlockingPortal | None, hasher: PasswordHasher
-    ) -> None:
-        super().__init__(database, portal)
+    def __init__(self, database: IsolatedDatabase, loop: TestLoop, hasher: PasswordHasher) -> None:
+        super().__init__(database, loop)
         self._hasher = hasher
 
     async def acreate(

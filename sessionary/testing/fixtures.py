@@ -1,28 +1,43 @@
-"""The fixtures of sessionary.testing (the plugin module registers them)."""
+"""The fixtures of sessionary.testing (the plugin module registers them).
+
+Sync tests run every request on the worker's portal loop; ``@pytest.mark.anyio``
+tests on anyio's runner loop, held open for the session. Set-up helpers
+(factories, ``db``, ``login_as``) run on whichever loop the test uses.
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
 import anyio.from_thread
+import httpx2
 import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
 from sessionary.testing.factories import DEFAULT_PASSWORD, UserFactory
-from sessionary.testing.handles import LoginAs, SettingsOverride, SyncDB, open_test_session
+from sessionary.testing.handles import (
+    AsyncLoginAs,
+    LoginAs,
+    SettingsOverride,
+    SyncDB,
+    open_test_session,
+)
 from sessionary.testing.isolation import IsolatedDatabase, Isolation
-from sessionary.testing.queries import QueryCounter, describe
+from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
+from sessionary.testing.queries import QueryCounter, describe, labelled
 from sessionary.testing.state import RUN_STATE
 from sessionary.users.models import User
 
 BASE_URL = "https://testserver"  # https, so Secure cookies flow back
+_HEADERS = {"origin": BASE_URL}  # same-origin, as a browser on the site would send
 
 
 def _load_app(spec: str) -> FastAPI:
@@ -31,6 +46,9 @@ def _load_app(spec: str) -> FastAPI:
     if not isinstance(app, FastAPI):
         raise pytest.UsageError(f"--sessionary-app {spec!r} is not a FastAPI app")
     return app
+
+
+# -- the worker's app, database and loops ----------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +76,28 @@ def sessionary_database(
     database.drop()
 
 
+@pytest.fixture(scope="session")
+def _sessionary_runner(sessionary_database: TestDatabase) -> Iterator[Any]:
+    # Holding a lease on anyio's runner keeps one event loop for every async test.
+    from anyio.pytest_plugin import get_runner
+
+    with get_runner("asyncio", {}) as runner:
+        yield runner
+        RunnerLoop(runner).call(sessionary_database.dispose_engine)
+
+
+@pytest.fixture
+def sessionary_loop(request: pytest.FixtureRequest) -> TestLoop:
+    """Runs set-up coroutines on this test's loop (portal for sync tests, anyio's for async)."""
+    if is_async_test(request.node):
+        return RunnerLoop(request.getfixturevalue("_sessionary_runner"))
+    return PortalLoop(request.getfixturevalue("sessionary_portal"))
+
+
 @contextmanager
-def _reusing(portal: BlockingPortal) -> Iterator[Callable[..., Any]]:
-    """Make ``with TestClient(app)`` run on ``portal`` instead of a private loop."""
+def _pinned_to(portal: BlockingPortal) -> Iterator[None]:
+    """Run every TestClient on ``portal``: a hand-made ``TestClient(app)`` without ``with``
+    (class attribute ``portal``) and one used in a ``with`` block (its portal factory)."""
 
     @contextmanager
     def start_blocking_portal(*_args: Any, **_kwargs: Any) -> Iterator[BlockingPortal]:
@@ -69,20 +106,34 @@ def _reusing(portal: BlockingPortal) -> Iterator[Callable[..., Any]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(anyio.from_thread, "start_blocking_portal", start_blocking_portal)
         patch.setattr(TestClient, "portal", portal)
-        yield start_blocking_portal
+        yield
 
 
 @pytest.fixture(scope="session")
 def _sessionary_lifespan(
     sessionary_app: FastAPI, sessionary_portal: BlockingPortal
 ) -> Iterator[None]:
-    # The app's lifespan runs once per worker, on the worker's loop, like a server would.
-    with _reusing(sessionary_portal):
-        client = TestClient(sessionary_app)
-        client.__enter__()
+    # The app's lifespan runs once per worker on the portal loop, as a server would run it.
+    with _pinned_to(sessionary_portal):
+        manager = TestClient(sessionary_app)
+        manager.__enter__()
     yield
-    with _reusing(sessionary_portal):
-        client.__exit__(None, None, None)
+    with _pinned_to(sessionary_portal):
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def _sessionary_async_lifespan(sessionary_app: FastAPI, _sessionary_runner: Any) -> Iterator[None]:
+    # The same for async tests, on anyio's loop (httpx's ASGITransport runs no lifespan).
+    async def lifespan() -> AsyncIterator[None]:
+        async with sessionary_app.router.lifespan_context(sessionary_app):
+            yield
+
+    steps = _sessionary_runner.run_asyncgen_fixture(lifespan, {})
+    next(steps)
+    yield
+    for _ in steps:
+        pass
 
 
 @pytest.fixture(autouse=True)
@@ -94,18 +145,17 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[Isolation 
     app: FastAPI = request.getfixturevalue("sessionary_app")
     database: TestDatabase = request.getfixturevalue("sessionary_database")
     portal: BlockingPortal = request.getfixturevalue("sessionary_portal")
+    loop: TestLoop = request.getfixturevalue("sessionary_loop")
     isolation = Isolation(database)
     # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
     original_settings, original_database = app.state.settings, app.state.database
     app.state.database = IsolatedDatabase(original_settings, isolation)
-    with _reusing(portal):
-        try:
+    try:
+        with _pinned_to(portal):
             yield isolation
-        finally:
-            app.state.settings, app.state.database = original_settings, original_database
-            portal.call(isolation.close)
-    if stray := isolation.loops():
-        pytest.fail(f"the test left database connections open on {len(stray)} other event loop(s)")
+    finally:
+        app.state.settings, app.state.database = original_settings, original_database
+        loop.call(isolation.close)
 
 
 def _isolated(app: FastAPI) -> IsolatedDatabase:
@@ -115,11 +165,35 @@ def _isolated(app: FastAPI) -> IsolatedDatabase:
     return database
 
 
+# -- clients -------------------------------------------------------------------------------------
+
+
+def _test_client(app: FastAPI) -> TestClient:
+    return TestClient(labelled(app), base_url=BASE_URL, headers=_HEADERS)
+
+
+def _async_client(app: FastAPI) -> httpx2.AsyncClient:
+    transport = httpx2.ASGITransport(app=labelled(app))
+    return httpx2.AsyncClient(transport=transport, base_url=BASE_URL, headers=_HEADERS)
+
+
 @pytest.fixture
 def client(sessionary_app: FastAPI, _sessionary_lifespan: None) -> Iterator[TestClient]:
     """An anonymous client on https://testserver sending a same-origin ``Origin`` header."""
-    with TestClient(sessionary_app, base_url=BASE_URL, headers={"origin": BASE_URL}) as test_client:
+    with _test_client(sessionary_app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def async_client(
+    sessionary_app: FastAPI, _sessionary_async_lifespan: None
+) -> AsyncIterator[httpx2.AsyncClient]:
+    """The async twin of ``client``: an ``httpx2.AsyncClient`` on the app, same origin."""
+    async with _async_client(sessionary_app) as test_client:
+        yield test_client
+
+
+# -- data and state ------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -139,16 +213,25 @@ def clock() -> Iterator[Clock]:
 
 
 @pytest.fixture
-def db(sessionary_app: FastAPI, sessionary_portal: BlockingPortal) -> SyncDB:
+def db(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> SyncDB:
     """The test's own view of the database (sees what the app wrote): ``execute``, ``scalar``,
     ``get``, ``count``, ``run(async_fn)``."""
-    return SyncDB(_isolated(sessionary_app), sessionary_portal)
+    return SyncDB(_isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
-def user_factory(sessionary_app: FastAPI, sessionary_portal: BlockingPortal) -> UserFactory:
-    """Make users through the app's services: ``user_factory(username=…, roles=[…])``."""
-    return UserFactory(_isolated(sessionary_app), sessionary_portal, sessionary_app.state.hasher)
+async def async_db(sessionary_app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """The async twin of ``db``: an ``AsyncSession`` on the test's connection (its commits
+    stay inside the test's transaction)."""
+    async with _isolated(sessionary_app).session() as session:
+        yield session
+
+
+@pytest.fixture
+def user_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> UserFactory:
+    """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
+    ``await user_factory.acreate(...)``, ``create_batch(n)``."""
+    return UserFactory(_isolated(sessionary_app), sessionary_loop, sessionary_app.state.hasher)
 
 
 @pytest.fixture
@@ -165,10 +248,28 @@ def admin_user(user_factory: UserFactory) -> User:
     return created
 
 
+# -- logged-in clients ---------------------------------------------------------------------------
+
+
+async def _session_token(
+    app: FastAPI, factory: UserFactory, who: User | str, *, fresh: bool
+) -> tuple[User, str]:
+    account: User = who if isinstance(who, User) else await factory.acreate(roles=[who])
+    token = await open_test_session(_isolated(app), app.state.settings, account, fresh=fresh)
+    return account, token
+
+
+def _check_via(via: str, fresh: bool) -> None:
+    if via not in {"session", "login"}:
+        raise pytest.UsageError(f'login_as(via={via!r}): use "session" or "login"')
+    if via == "login" and not fresh:
+        raise pytest.UsageError('login_as(fresh=False) needs via="session"')
+
+
 @pytest.fixture
 def login_as(
     sessionary_app: FastAPI,
-    sessionary_portal: BlockingPortal,
+    sessionary_loop: TestLoop,
     user_factory: UserFactory,
     _sessionary_lifespan: None,
 ) -> Iterator[LoginAs]:
@@ -179,29 +280,56 @@ def login_as(
     def login(
         who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
     ) -> TestClient:
-        account: User = who if isinstance(who, User) else user_factory(roles=[who])
-        test_client = TestClient(sessionary_app, base_url=BASE_URL, headers={"origin": BASE_URL})
-        test_client.__enter__()
+        _check_via(via, fresh)
+        test_client = _test_client(sessionary_app).__enter__()
         clients.append(test_client)
-        settings = sessionary_app.state.settings
         if via == "login":
-            if not fresh:
-                raise pytest.UsageError('fresh=False needs via="session"')
+            account: User = who if isinstance(who, User) else user_factory(roles=[who])
             response = test_client.post(
                 "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
             )
             assert response.status_code == 200, response.text
         else:
-            token = sessionary_portal.call(
-                lambda: open_test_session(_isolated(sessionary_app), settings, account, fresh=fresh)
+            account, token = sessionary_loop.call(
+                lambda: _session_token(sessionary_app, user_factory, who, fresh=fresh)
             )
-            test_client.cookies.set(settings.session_cookie_name, token)
+            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
         test_client.user = account  # type: ignore[attr-defined]
         return test_client
 
     yield login
     for test_client in clients:
         test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+async def async_login_as(
+    sessionary_app: FastAPI, user_factory: UserFactory, _sessionary_async_lifespan: None
+) -> AsyncIterator[AsyncLoginAs]:
+    """The async twin of ``login_as``: ``client = await async_login_as("member")``."""
+    clients: list[httpx2.AsyncClient] = []
+
+    async def login(
+        who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
+    ) -> httpx2.AsyncClient:
+        _check_via(via, fresh)
+        test_client = _async_client(sessionary_app)
+        clients.append(test_client)
+        if via == "login":
+            account = who if isinstance(who, User) else await user_factory.acreate(roles=[who])
+            response = await test_client.post(
+                "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+        else:
+            account, token = await _session_token(sessionary_app, user_factory, who, fresh=fresh)
+            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
+        test_client.user = account  # type: ignore[attr-defined]
+        return test_client
+
+    yield login
+    for test_client in clients:
+        await test_client.aclose()
 
 
 @pytest.fixture
@@ -217,16 +345,32 @@ def admin_client(login_as: LoginAs) -> TestClient:
 
 
 @pytest.fixture
+async def async_member_client(async_login_as: AsyncLoginAs) -> httpx2.AsyncClient:
+    """The async twin of ``member_client``."""
+    return await async_login_as("member")
+
+
+@pytest.fixture
+async def async_admin_client(async_login_as: AsyncLoginAs) -> httpx2.AsyncClient:
+    """The async twin of ``admin_client``."""
+    return await async_login_as("admin")
+
+
+# -- query counts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
 def assert_num_queries(sessionary_app: FastAPI) -> QueryCounter:
     """``with assert_num_queries(n):`` checks each request in the block sends ``n`` queries
     (``exact=False``: at most ``n``); SAVEPOINTs and factory SQL are not counted."""
     queries = _isolated(sessionary_app).isolation.database.queries
 
     @contextmanager
-    def check(count: int, *, exact: bool = True) -> Iterator[list[list[str]]]:
+    def check(count: int, *, exact: bool = True) -> Iterator[dict[object, list[str]]]:
         with queries.recording() as requests:
             yield requests
-        wrong = [r for r in requests if (len(r) != count if exact else len(r) > count)]
+        sent = requests.values()
+        wrong = [r for r in sent if (len(r) != count if exact else len(r) > count)]
         if wrong or not requests:
             expected = f"{'exactly' if exact else 'at most'} {count} queries per request"
             pytest.fail(f"expected {expected}:\n{describe(requests)}", pytrace=False)
@@ -238,7 +382,9 @@ def assert_num_queries(sessionary_app: FastAPI) -> QueryCounter:
 def assert_max_num_queries(assert_num_queries: QueryCounter) -> QueryCounter:
     """``with assert_max_num_queries(n):`` — at most ``n`` queries per request in the block."""
 
-    def check(count: int, *, exact: bool = False) -> AbstractContextManager[list[list[str]]]:
+    def check(
+        count: int, *, exact: bool = False
+    ) -> AbstractContextManager[dict[object, list[str]]]:
         return assert_num_queries(count, exact=exact)
 
     return check

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Literal, Protocol, TypeVar, cast
 
-from anyio.from_thread import BlockingPortal
+import httpx2
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -18,9 +18,18 @@ from sessionary import clock
 from sessionary.auth import service as auth_service
 from sessionary.config import Settings
 from sessionary.testing.isolation import IsolatedDatabase
+from sessionary.testing.loops import TestLoop
 from sessionary.users.models import User
 
 T = TypeVar("T")
+
+
+class AsyncLoginAs(Protocol):
+    """``await async_login_as(user_or_role, *, via=..., fresh=...)`` -> a logged-in AsyncClient."""
+
+    async def __call__(
+        self, who: User | str, *, via: Literal["session", "login"] = ..., fresh: bool = ...
+    ) -> httpx2.AsyncClient: ...
 
 
 class LoginAs(Protocol):
@@ -34,9 +43,9 @@ class LoginAs(Protocol):
 class SyncDB:
     """Run statements on the test's connection from a sync test."""
 
-    def __init__(self, database: IsolatedDatabase, portal: BlockingPortal) -> None:
+    def __init__(self, database: IsolatedDatabase, loop: TestLoop) -> None:
         self._database = database
-        self._portal = portal
+        self._loop = loop
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``db.run(async_fn)``: call ``async_fn(session)`` and commit (into the test's
@@ -49,7 +58,7 @@ class SyncDB:
                     await session.commit()
                     return result
 
-        return self._portal.call(call)
+        return self._loop.call(call)
 
     def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
         """The rows of a statement that returns rows, else its row count."""

@@ -58,11 +58,22 @@ class Isolation:
     def __init__(self, database: TestDatabase) -> None:
         self.database = database
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+        self._home: asyncio.AbstractEventLoop | None = None
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """The test's connection on this loop, held for the block; opened on first use."""
-        state = self._loops.setdefault(asyncio.get_running_loop(), _LoopState())
+        loop = asyncio.get_running_loop()
+        if self._home is None:
+            self._home = loop
+        elif loop is not self._home:
+            # Its connection could not see the test's data, nor be rolled back with it.
+            raise RuntimeError(
+                "this test's database work runs on one event loop, and this request on "
+                "another: use `async_client` (not `client`/TestClient) in async tests, and "
+                "the toolkit's clients rather than a TestClient with its own loop"
+            )
+        state = self._loops.setdefault(loop, _LoopState())
         await state.lock.acquire()
         try:
             if state.connection is None:

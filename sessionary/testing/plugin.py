@@ -14,12 +14,19 @@ import pytest
 
 from sessionary.core.db import InvalidDatabaseURL
 from sessionary.testing.fixtures import (
+    _sessionary_async_lifespan,
     _sessionary_isolation,
     _sessionary_lifespan,
+    _sessionary_runner,
     admin_client,
     admin_user,
     assert_max_num_queries,
     assert_num_queries,
+    async_admin_client,
+    async_client,
+    async_db,
+    async_login_as,
+    async_member_client,
     client,
     clock,
     db,
@@ -27,6 +34,7 @@ from sessionary.testing.fixtures import (
     member_client,
     sessionary_app,
     sessionary_database,
+    sessionary_loop,
     sessionary_portal,
     settings,
     user,
@@ -41,12 +49,19 @@ from sessionary.testing.urls import (
 )
 
 __all__ = [
+    "_sessionary_async_lifespan",
     "_sessionary_isolation",
     "_sessionary_lifespan",
+    "_sessionary_runner",
     "admin_client",
     "admin_user",
     "assert_max_num_queries",
     "assert_num_queries",
+    "async_admin_client",
+    "async_client",
+    "async_db",
+    "async_login_as",
+    "async_member_client",
     "client",
     "clock",
     "db",
@@ -54,6 +69,7 @@ __all__ = [
     "member_client",
     "sessionary_app",
     "sessionary_database",
+    "sessionary_loop",
     "sessionary_portal",
     "settings",
     "user",
@@ -96,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_db: this test does not use the database (no isolation set-up)"
     )
+    config.pluginmanager.import_plugin("sessionary.testing.asyncio_backend")
     operator_url = operator_database_url()  # before we change anything
     worker = getattr(config, "workerinput", {}).get("workerid")
     url = worker_url(_base_url(config), worker)

@@ -7,11 +7,15 @@ not counted, nor anything a factory or the ``db`` fixture runs.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _NOT_COUNTED = re.compile(
     r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b",
@@ -19,19 +23,42 @@ _NOT_COUNTED = re.compile(
 )
 
 
+# Set by the toolkit's clients around each request; requests from a hand-made client are
+# told apart by their asyncio task instead (TestClient runs each request in its own task).
+_current_request: ContextVar[str | None] = ContextVar("sessionary_request", default=None)
+_request_numbers = itertools.count(1)
+
+
+def labelled(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` so the SQL of each request it serves is attributed to that request."""
+
+    async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        label = f"#{next(_request_numbers)} {scope['method']} {scope['path']}"
+        token = _current_request.set(label)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _current_request.reset(token)
+
+    return call
+
+
 @dataclass
 class QueryLog:
-    """Statements grouped by the asyncio task (one per request) that sent them."""
+    """Statements grouped by the request (or, failing a label, the asyncio task) that sent them."""
 
-    by_task: dict[int, list[str]] = field(default_factory=dict)
+    by_request: dict[object, list[str]] = field(default_factory=dict)
     _paused: int = 0
     _recording: int = 0
 
     def record(self, statement: str) -> None:
         if not self._recording or self._paused or _NOT_COUNTED.match(statement):
             return
-        task = asyncio.current_task()
-        self.by_task.setdefault(id(task), []).append(" ".join(statement.split()))
+        key = _current_request.get() or id(asyncio.current_task())
+        self.by_request.setdefault(key, []).append(" ".join(statement.split()))
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -43,25 +70,26 @@ class QueryLog:
             self._paused -= 1
 
     @contextmanager
-    def recording(self) -> Iterator[list[list[str]]]:
+    def recording(self) -> Iterator[dict[object, list[str]]]:
         """Record while the block runs; yields the per-request statement lists."""
-        self.by_task.clear()
+        self.by_request.clear()
         self._recording += 1
-        requests: list[list[str]] = []
+        requests: dict[object, list[str]] = {}
         try:
             yield requests
         finally:
             self._recording -= 1
-            requests.extend(self.by_task.values())
-            self.by_task.clear()
+            requests.update(self.by_request)
+            self.by_request.clear()
 
 
-def describe(requests: list[list[str]]) -> str:
+def describe(requests: dict[object, list[str]]) -> str:
     lines: list[str] = []
-    for number, statements in enumerate(requests, start=1):
-        lines.append(f"request {number}: {len(statements)} queries")
+    for number, (key, statements) in enumerate(requests.items(), start=1):
+        name = key if isinstance(key, str) else f"#{number} (hand-made client)"
+        lines.append(f"request {name}: {len(statements)} queries")
         lines.extend(f"    {statement}" for statement in statements)
-    return "\n".join(lines) or "no queries"
+    return "\n".join(lines) or "no queries were sent"
 
 
 class QueryCounter(Protocol):
@@ -69,4 +97,4 @@ class QueryCounter(Protocol):
 
     def __call__(
         self, count: int, *, exact: bool = ...
-    ) -> AbstractContextManager[list[list[str]]]: ...
+    ) -> AbstractContextManager[dict[object, list[str]]]: ...

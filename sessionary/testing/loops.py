@@ -1,0 +1,71 @@
+"""Which event loop a test's database work runs on.
+
+A worker has two long-lived loops: a portal thread's loop for sync tests
+(every ``TestClient`` request is pinned to it) and anyio's test runner loop for
+``@pytest.mark.anyio`` tests (held open for the whole session, so async tests
+and their clients share one loop). asyncpg connections belong to one loop, so
+set-up code (factories, ``db``, ``login_as``) must run on the test's loop too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+import pytest
+from anyio.from_thread import BlockingPortal
+
+T = TypeVar("T")
+
+
+class TestLoop(Protocol):
+    """Runs a coroutine function to completion on the test's loop, from sync code."""
+
+    def call(self, work: Callable[[], Awaitable[T]]) -> T: ...
+
+
+class PortalLoop:
+    __test__ = False
+
+    def __init__(self, portal: BlockingPortal) -> None:
+        self.portal = portal
+
+    def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        return self.portal.call(work)
+
+
+class RunnerLoop:
+    """anyio's test runner loop: usable from sync fixtures of an async test, not from its body."""
+
+    __test__ = False
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    def call(self, work: Callable[[], Awaitable[T]]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise pytest.UsageError(
+                "a sync sessionary.testing helper was called inside an async test; "
+                "use its async form (`await user_factory.acreate()`, `async_db`, "
+                "`await async_login_as(...)`)"
+            )
+
+        async def run() -> T:
+            return await work()
+
+        result: T = self.runner.run_fixture(run, {})
+        return result
+
+
+def is_async_test(item: pytest.Item) -> bool:
+    """An ``async def`` test run by anyio's plugin (it requests ``anyio_backend``)."""
+    function = getattr(item, "obj", None)
+    return inspect.iscoroutinefunction(function) and "anyio_backend" in getattr(
+        item, "fixturenames", ()
+    )
