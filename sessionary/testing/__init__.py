@@ -9,20 +9,22 @@ This module exports what a test author may want to name, mostly for types::
 """
 
 from sessionary.testing.clock import Clock
-from sessionary.testing.factories import DEFAULT_PASSWORD, Factory, UserFactory
+from sessionary.testing.factories import DEFAULT_PASSWORD, Factory, RoleFactory, UserFactory
 from sessionary.testing.handles import LoginAs, SettingsOverride, SyncDB
-from sessionary.testing.isolation import IsolatedDatabase, Isolation
+from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.queries import QueryCounter
 
 __all__ = [
     "DEFAULT_PASSWORD",
     "Clock",
+    "CommittingDatabase",
     "Factory",
     "IsolatedDatabase",
-    "Isolation",
     "LoginAs",
     "QueryCounter",
+    "RoleFactory",
     "SettingsOverride",
     "SyncDB",
+    "TestProvider",
     "UserFactory",
 ]

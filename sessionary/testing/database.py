@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, Table, event, func, literal, select, text, union_all
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sessionary import migrations
@@ -25,6 +26,15 @@ MARKER = "created by sessionary.testing"
 _DESCRIBE = text(
     "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"
 )
+
+
+@dataclass(frozen=True)
+class _Seed:
+    tables: list[Table]  # in foreign-key order, parents first
+    rows: dict[str, list[dict[str, Any]]]
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.rows.items()}
 
 
 class ForeignDatabase(Exception):
@@ -44,6 +54,8 @@ class TestDatabase:
         self._ready = False
         self._lock = threading.Lock()
         self._engines: dict[asyncio.AbstractEventLoop, AsyncEngine] = {}
+        self._seed: _Seed | None = None
+        self._expected_counts: dict[str, int] = {}
         self.queries = QueryLog()
 
     @property
@@ -62,6 +74,8 @@ class TestDatabase:
             else:
                 self._prepare_sqlite()
             migrations.upgrade(self.url)
+            self._seed = asyncio.run(self._read_seed())
+            self._expected_counts = self._seed.counts()
             self._ready = True
 
     def _prepare_sqlite(self) -> None:
@@ -118,7 +132,79 @@ class TestDatabase:
         finally:
             await admin.dispose()
 
+    # -- what the migrations left: the state every test starts from -------------------------
+
+    async def _read_seed(self) -> _Seed:
+        engine = engine_for_url(self.url)
+        try:
+            async with engine.connect() as connection:
+                metadata = MetaData()
+                await connection.run_sync(metadata.reflect)
+                tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
+                rows = {}
+                for table in tables:
+                    rows[table.name] = [
+                        dict(r._mapping) for r in await connection.execute(select(table))
+                    ]
+                return _Seed(tables, rows)
+        finally:
+            await engine.dispose()
+
+    @property
+    def seed(self) -> _Seed:
+        if self._seed is None:
+            raise RuntimeError("the test database is not ready yet")
+        return self._seed
+
+    async def reset(self) -> None:
+        """Empty every table (children first) and put the migrations' seed rows back."""
+        seed = self.seed
+        with self.queries.paused():
+            async with self.engine().begin() as connection:
+                for table in reversed(seed.tables):
+                    await connection.execute(table.delete())
+                for table in seed.tables:
+                    if rows := seed.rows[table.name]:
+                        await connection.execute(table.insert(), rows)
+
+    async def row_counts(self, connection: AsyncConnection | None = None) -> dict[str, int]:
+        """Rows per table, in one statement (on ``connection``, else a pooled one)."""
+        counts = union_all(
+            *(
+                select(literal(table.name), func.count()).select_from(table)
+                for table in self.seed.tables
+            )
+        )
+        with self.queries.paused():
+            if connection is not None:
+                return dict((await connection.execute(counts)).all())
+            async with self.engine().connect() as own:
+                return dict((await own.execute(counts)).all())
+
+    async def check_row_counts(self) -> str | None:
+        """Describe tables whose row counts moved since the last check (None when clean).
+
+        Only the first test after a drift is named: the new counts become the baseline.
+        """
+        counts = await self.row_counts()
+        drift = {
+            name: (self._expected_counts.get(name, 0), rows)
+            for name, rows in counts.items()
+            if rows != self._expected_counts.get(name, 0)
+        }
+        self._expected_counts = counts
+        if not drift:
+            return None
+        return ", ".join(f"{name} {old} -> {new}" for name, (old, new) in sorted(drift.items()))
+
     # -- engines ----------------------------------------------------------------------------
+
+    async def ready_engine(self) -> AsyncEngine:
+        """The running loop's engine, creating and migrating the database first if needed."""
+        if not self._ready:
+            # Creating and migrating runs its own event loop: give it a thread.
+            await asyncio.to_thread(self.ensure_ready)
+        return self.engine()
 
     def engine(self) -> AsyncEngine:
         """A small pool for the running loop (asyncpg connections belong to one loop)."""

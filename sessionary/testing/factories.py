@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 
 from sessionary.core.security import PasswordHasher
+from sessionary.roles import service as roles_service
+from sessionary.roles.models import Role
 from sessionary.roles.permissions import MEMBER
-from sessionary.testing.isolation import IsolatedDatabase
+from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
 from sessionary.users import service as users_service
 from sessionary.users.models import User
@@ -37,7 +39,7 @@ class Factory:
     """``f(**kw)`` from sync tests, ``await f.acreate(**kw)`` from async ones,
     ``f.create_batch(n, **kw)`` for several."""
 
-    def __init__(self, database: IsolatedDatabase, loop: TestLoop) -> None:
+    def __init__(self, database: TestProvider, loop: TestLoop) -> None:
         self._database = database
         self._loop = loop
         self._sequence = itertools.count(1)
@@ -61,7 +63,7 @@ class Factory:
 class UserFactory(Factory):
     """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
 
-    def __init__(self, database: IsolatedDatabase, loop: TestLoop, hasher: PasswordHasher) -> None:
+    def __init__(self, database: TestProvider, loop: TestLoop, hasher: PasswordHasher) -> None:
         super().__init__(database, loop)
         self._hasher = hasher
 
@@ -77,7 +79,7 @@ class UserFactory(Factory):
         number = self._next()
         username = username or f"user{number}"
         email = email or f"{username.casefold()}@example.com"
-        queries = self._database.isolation.database.queries
+        queries = self._database.queries
         with queries.paused():
             async with self._database.session() as session:
                 user = await users_service.create_user(
@@ -97,3 +99,15 @@ class UserFactory(Factory):
                     user.is_active = False
                 await session.commit()
         return user
+
+
+class RoleFactory(Factory):
+    """Custom roles: ``role_factory(name=…, permissions=[…])`` (names ``role1``, ``role2``…)."""
+
+    async def acreate(self, *, name: str | None = None, permissions: Iterable[str] = ()) -> Role:
+        name = name or f"role{self._next()}"
+        with self._database.queries.paused():
+            async with self._database.session() as session:
+                role = await roles_service.create_role(session, name=name, permissions=permissions)
+                await session.commit()
+        return role

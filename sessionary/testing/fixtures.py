@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
-from sessionary.testing.factories import DEFAULT_PASSWORD, UserFactory
+from sessionary.testing.factories import DEFAULT_PASSWORD, RoleFactory, UserFactory
 from sessionary.testing.handles import (
     AsyncLoginAs,
     LoginAs,
@@ -30,10 +30,10 @@ from sessionary.testing.handles import (
     SyncDB,
     open_test_session,
 )
-from sessionary.testing.isolation import IsolatedDatabase, Isolation
+from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
 from sessionary.testing.queries import QueryCounter, describe, labelled
-from sessionary.testing.state import RUN_STATE
+from sessionary.testing.state import PROVIDER, RUN_STATE
 from sessionary.users.models import User
 
 BASE_URL = "https://testserver"  # https, so Secure cookies flow back
@@ -136,9 +136,18 @@ def _sessionary_async_lifespan(sessionary_app: FastAPI, _sessionary_runner: Any)
         pass
 
 
+def _wants_commits(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("sessionary_db")
+    return (
+        request.config.stash[RUN_STATE].isolation == "delete"
+        or "transactional_db" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
 @pytest.fixture(autouse=True)
-def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[Isolation | None]:
-    """Every test runs in a transaction that is rolled back afterwards."""
+def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvider | None]:
+    """Every test starts from the migrated database and leaves nothing behind."""
     if request.node.get_closest_marker("no_db"):
         yield None
         return
@@ -146,23 +155,33 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[Isolation 
     database: TestDatabase = request.getfixturevalue("sessionary_database")
     portal: BlockingPortal = request.getfixturevalue("sessionary_portal")
     loop: TestLoop = request.getfixturevalue("sessionary_loop")
-    isolation = Isolation(database)
+    mode = CommittingDatabase if _wants_commits(request) else IsolatedDatabase
     # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
     original_settings, original_database = app.state.settings, app.state.database
-    app.state.database = IsolatedDatabase(original_settings, isolation)
+    provider = app.state.database = mode(original_settings, database)
+    request.node.stash[PROVIDER] = (provider, loop)
     try:
         with _pinned_to(portal):
-            yield isolation
+            yield provider
     finally:
         app.state.settings, app.state.database = original_settings, original_database
-        loop.call(isolation.close)
+        loop.call(provider.close)
+        del request.node.stash[PROVIDER]
+    if database.is_ready and (leaked := loop.call(database.check_row_counts)):
+        pytest.fail(f"rows leaked past this test's clean-up: {leaked}", pytrace=False)
 
 
-def _isolated(app: FastAPI) -> IsolatedDatabase:
+def _isolated(app: FastAPI) -> TestProvider:
     database = app.state.database
-    if not isinstance(database, IsolatedDatabase):
+    if not isinstance(database, TestProvider):
         raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
     return database
+
+
+@pytest.fixture
+def transactional_db() -> None:
+    """Real commits, visible across connections; the tables are emptied afterwards
+    (same as ``@pytest.mark.sessionary_db(transaction=True)``)."""
 
 
 # -- clients -------------------------------------------------------------------------------------
@@ -232,6 +251,12 @@ def user_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> UserFact
     """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
     ``await user_factory.acreate(...)``, ``create_batch(n)``."""
     return UserFactory(_isolated(sessionary_app), sessionary_loop, sessionary_app.state.hasher)
+
+
+@pytest.fixture
+def role_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> RoleFactory:
+    """Make custom roles: ``role_factory(name=…, permissions=[…])``, ``await …acreate()``."""
+    return RoleFactory(_isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
@@ -363,7 +388,7 @@ async def async_admin_client(async_login_as: AsyncLoginAs) -> httpx2.AsyncClient
 def assert_num_queries(sessionary_app: FastAPI) -> QueryCounter:
     """``with assert_num_queries(n):`` checks each request in the block sends ``n`` queries
     (``exact=False``: at most ``n``); SAVEPOINTs and factory SQL are not counted."""
-    queries = _isolated(sessionary_app).isolation.database.queries
+    queries = _isolated(sessionary_app).queries
 
     @contextmanager
     def check(count: int, *, exact: bool = True) -> Iterator[dict[object, list[str]]]:

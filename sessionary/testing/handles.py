@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 from sessionary import clock
 from sessionary.auth import service as auth_service
 from sessionary.config import Settings
-from sessionary.testing.isolation import IsolatedDatabase
+from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
 from sessionary.users.models import User
 
@@ -43,7 +43,7 @@ class LoginAs(Protocol):
 class SyncDB:
     """Run statements on the test's connection from a sync test."""
 
-    def __init__(self, database: IsolatedDatabase, loop: TestLoop) -> None:
+    def __init__(self, database: TestProvider, loop: TestLoop) -> None:
         self._database = database
         self._loop = loop
 
@@ -52,7 +52,7 @@ class SyncDB:
         transaction)."""
 
         async def call() -> T:
-            with self._database.isolation.database.queries.paused():
+            with self._database.queries.paused():
                 async with self._database.session() as session:
                     result = await work(session)
                     await session.commit()
@@ -104,13 +104,13 @@ class SettingsOverride:
 
 
 async def open_test_session(
-    database: IsolatedDatabase, settings: Settings, user: User, *, fresh: bool
+    database: TestProvider, settings: Settings, user: User, *, fresh: bool
 ) -> str:
     """A real session row for ``user``; ``fresh=False`` puts it past the re-auth window."""
     authenticated_at = clock.now()
     if not fresh:
         authenticated_at -= timedelta(seconds=settings.reauth_window + 1)
-    with database.isolation.database.queries.paused():
+    with database.queries.paused():
         async with database.session() as session:
             issued = await auth_service.open_session(
                 session,

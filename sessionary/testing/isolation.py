@@ -1,25 +1,75 @@
-"""Per-test isolation: every connection the app asks for is the test's own.
+"""The app's database provider during a test, in one of two modes.
 
-The test holds one connection per event loop with an outer transaction that
-is rolled back afterwards. App sessions join it through SAVEPOINTs
-(``join_transaction_mode="create_savepoint"``), so even code that commits
-leaves nothing behind. Requests made concurrently inside one test take turns
-on that connection (a lock the holding task may re-enter: a request's
+``savepoint`` (default): the test holds one connection with an outer
+transaction that is rolled back afterwards. App sessions join it through
+SAVEPOINTs (``join_transaction_mode="create_savepoint"``), so even code that
+commits leaves nothing behind. Requests made concurrently inside one test take
+turns on that connection (a lock the holding task may re-enter: a request's
 transaction and its principal lookup share the connection).
+
+``delete`` (``--db-isolation=delete``, ``transactional_db``): real commits,
+visible across connections; afterwards every table is emptied in foreign-key
+order and the rows the migrations seeded are put back.
 """
 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, AsyncTransaction
 
 from sessionary.config import Settings
-from sessionary.core.db import Database
+from sessionary.core.db import Database, writer
 from sessionary.testing.database import TestDatabase
+from sessionary.testing.queries import QueryLog
+
+
+class TestProvider(Database, ABC):
+    """What the toolkit installs as ``app.state.database`` for one test."""
+
+    __test__ = False
+    mode: str
+
+    def __init__(self, settings: Settings, test_database: TestDatabase) -> None:
+        super().__init__(settings)
+        self.test_database = test_database
+
+    @property
+    def queries(self) -> QueryLog:
+        return self.test_database.queries
+
+    async def start(self) -> None:
+        """The test database's engines belong to the toolkit, not to the app's lifespan."""
+
+    async def stop(self) -> None:
+        """See :meth:`start`."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Undo what the test wrote (call on the test's loop)."""
+
+    async def written_rows(self, limit: int = 20) -> str:
+        """The rows this test added beyond the migrations' seed, table by table."""
+        if not self.test_database.is_ready:
+            return "the test did not touch the database"
+        seed = self.test_database.seed
+        lines: list[str] = []
+        with self.queries.paused():
+            async with self.read() as connection:
+                for table in seed.tables:
+                    result = await connection.execute(select(table))
+                    added = [
+                        row for row in result.mappings() if dict(row) not in seed.rows[table.name]
+                    ]
+                    if added:
+                        lines.append(f"{table.name}: {len(added)} row(s)")
+                        lines.extend(f"    {dict(row)}" for row in added[:limit])
+        return "\n".join(lines) or "no rows written"
 
 
 class _TaskLock:
@@ -46,84 +96,58 @@ class _TaskLock:
 
 
 @dataclass
-class _LoopState:
+class _Held:
     lock: _TaskLock = field(default_factory=_TaskLock)
+    loop: asyncio.AbstractEventLoop | None = None
     connection: AsyncConnection | None = None
     transaction: AsyncTransaction | None = None
 
 
-class Isolation:
-    """The test's connections (one per event loop it touched) and their outer transactions."""
+_WRONG_LOOP = (
+    "this test's database work runs on one event loop and this request on another: use "
+    "`async_client` (not `client`/TestClient) in async tests, and the toolkit's clients "
+    "rather than a TestClient with a loop of its own"
+)
 
-    def __init__(self, database: TestDatabase) -> None:
-        self.database = database
-        self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
-        self._home: asyncio.AbstractEventLoop | None = None
+
+class IsolatedDatabase(TestProvider):
+    """Savepoint mode: everything runs on the test's one connection."""
+
+    mode = "savepoint"
+
+    def __init__(self, settings: Settings, test_database: TestDatabase) -> None:
+        super().__init__(settings, test_database)
+        self._held = _Held()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """The test's connection on this loop, held for the block; opened on first use."""
-        loop = asyncio.get_running_loop()
-        if self._home is None:
-            self._home = loop
-        elif loop is not self._home:
+        """The test's connection, held for the block; opened (and begun) on first use."""
+        held, loop = self._held, asyncio.get_running_loop()
+        if held.loop is None:
+            held.loop = loop
+        elif loop is not held.loop:
             # Its connection could not see the test's data, nor be rolled back with it.
-            raise RuntimeError(
-                "this test's database work runs on one event loop, and this request on "
-                "another: use `async_client` (not `client`/TestClient) in async tests, and "
-                "the toolkit's clients rather than a TestClient with its own loop"
-            )
-        state = self._loops.setdefault(loop, _LoopState())
-        await state.lock.acquire()
+            raise RuntimeError(_WRONG_LOOP)
+        await held.lock.acquire()
         try:
-            if state.connection is None:
-                if not self.database.is_ready:
-                    # Creating and migrating runs its own event loop: give it a thread.
-                    await asyncio.to_thread(self.database.ensure_ready)
-                state.connection = await self.database.engine().connect()
-                state.transaction = await state.connection.begin()
-            yield state.connection
+            if held.connection is None:
+                engine = await self.test_database.ready_engine()
+                held.connection = await engine.connect()
+                held.transaction = await held.connection.begin()
+            yield held.connection
         finally:
-            state.lock.release()
-
-    def loops(self) -> list[asyncio.AbstractEventLoop]:
-        return [loop for loop, state in self._loops.items() if state.connection is not None]
-
-    async def close(self) -> None:
-        """Roll back and return this loop's connection (call on that loop)."""
-        state = self._loops.pop(asyncio.get_running_loop(), None)
-        if state is None or state.connection is None:
-            return
-        try:
-            if state.transaction is not None and state.transaction.is_active:
-                await state.transaction.rollback()
-        finally:
-            await state.connection.close()
-
-
-class IsolatedDatabase(Database):
-    """The app's database provider during a test: everything runs on the test's connection."""
-
-    def __init__(self, settings: Settings, isolation: Isolation) -> None:
-        super().__init__(settings)
-        self.isolation = isolation
-
-    async def start(self) -> None:
-        """Nothing to pool: the test owns the connection."""
-
-    async def stop(self) -> None:
-        """Nothing to close: the test's teardown rolls back."""
+            held.lock.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         # A failing read must not abort the test's transaction (PostgreSQL would
         # refuse every later statement), so reads get a savepoint of their own.
-        async with self.isolation.connection() as connection, connection.begin_nested():
+        async with self.connection() as connection, connection.begin_nested():
             yield connection
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.isolation.connection() as connection:
+        async with self.connection() as connection:
             session = AsyncSession(
                 bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
             )
@@ -131,3 +155,38 @@ class IsolatedDatabase(Database):
                 yield session
             finally:
                 await session.close()
+
+    async def close(self) -> None:
+        held, self._held = self._held, _Held()
+        if held.connection is None:
+            return
+        try:
+            if held.transaction is not None and held.transaction.is_active:
+                await held.transaction.rollback()
+        finally:
+            await held.connection.close()
+
+
+class CommittingDatabase(TestProvider):
+    """Delete mode: the app's own transactions commit; :meth:`close` empties the tables."""
+
+    mode = "delete"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        engine = await self.test_database.ready_engine()
+        async with engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        engine = await self.test_database.ready_engine()
+        session = AsyncSession(bind=writer(engine), expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    async def close(self) -> None:
+        if self.test_database.is_ready:
+            await self.test_database.reset()

@@ -8,6 +8,7 @@ points ``SESSIONARY_DATABASE_URL`` at it, so even an app built at import time
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -32,15 +33,17 @@ from sessionary.testing.fixtures import (
     db,
     login_as,
     member_client,
+    role_factory,
     sessionary_app,
     sessionary_database,
     sessionary_loop,
     sessionary_portal,
     settings,
+    transactional_db,
     user,
     user_factory,
 )
-from sessionary.testing.state import RUN_STATE, RunState
+from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
 from sessionary.testing.urls import (
     UnsafeTestDatabase,
     check_safe,
@@ -67,11 +70,13 @@ __all__ = [
     "db",
     "login_as",
     "member_client",
+    "role_factory",
     "sessionary_app",
     "sessionary_database",
     "sessionary_loop",
     "sessionary_portal",
     "settings",
+    "transactional_db",
     "user",
     "user_factory",
 ]
@@ -93,6 +98,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--create-db", action="store_true", help="Re-create the test database even with --reuse-db."
     )
     group.addoption(
+        "--db-isolation",
+        choices=("savepoint", "delete"),
+        default="savepoint",
+        help="savepoint (default): roll every test back; delete: real commits, tables emptied "
+        "after each test.",
+    )
+    group.addoption(
+        "--db-postmortem",
+        action="store_true",
+        help="Attach the rows a failed test wrote to its report, before they are rolled back.",
+    )
+    group.addoption(
         "--sessionary-app",
         default="sessionary.main:app",
         help="module:attribute of the FastAPI app under test.",
@@ -112,6 +129,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_db: this test does not use the database (no isolation set-up)"
     )
+    config.addinivalue_line(
+        "markers",
+        "sessionary_db(transaction=False): transaction=True gives real commits, visible across "
+        "connections, with the tables emptied afterwards",
+    )
     config.pluginmanager.import_plugin("sessionary.testing.asyncio_backend")
     operator_url = operator_database_url()  # before we change anything
     worker = getattr(config, "workerinput", {}).get("workerid")
@@ -125,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
         app_spec=config.getoption("sessionary_app"),
         reuse=config.getoption("reuse_db"),
         create=config.getoption("create_db"),
+        isolation=config.getoption("db_isolation"),
+        postmortem=config.getoption("db_postmortem"),
     )
     config.stash[_saved_env] = os.environ.get(_ENV)
     os.environ[_ENV] = url
@@ -147,3 +171,19 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
     url = make_url(config.stash[RUN_STATE].database_url)
     return f"sessionary test database: {url.render_as_string(hide_password=True)}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if (
+        call.when == "call"
+        and report.failed
+        and item.config.stash[RUN_STATE].postmortem
+        and PROVIDER in item.stash
+    ):
+        provider, loop = item.stash[PROVIDER]
+        report.sections.append(("sessionary postmortem", loop.call(provider.written_rows)))
+    return report

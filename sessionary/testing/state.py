@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,10 @@ class RunState:
     app_spec: str
     reuse: bool
     create: bool
+    isolation: str  # "savepoint" | "delete"
+    postmortem: bool
 
 
 RUN_STATE = pytest.StashKey[RunState]()
+# The running test's database provider and the loop it lives on (for --db-postmortem).
+PROVIDER = pytest.StashKey[tuple[Any, Any]]()
