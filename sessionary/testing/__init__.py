@@ -8,14 +8,16 @@ This module exports what a test author may want to name, mostly for types::
     def test_profile(login_as: LoginAs, user_factory: UserFactory) -> None: ...
 """
 
+from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.factories import DEFAULT_PASSWORD, Factory, RoleFactory, UserFactory
-from sessionary.testing.handles import LoginAs, SettingsOverride, SyncDB
+from sessionary.testing.handles import AsyncLoginAs, LoginAs, SettingsOverride, SyncDB
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.queries import QueryCounter
 
 __all__ = [
     "DEFAULT_PASSWORD",
+    "AsyncLoginAs",
     "Clock",
     "CommittingDatabase",
     "Factory",
@@ -23,6 +25,8 @@ __all__ = [
     "LoginAs",
     "QueryCounter",
     "RoleFactory",
+    "SessionaryAsyncClient",
+    "SessionaryTestClient",
     "SettingsOverride",
     "SyncDB",
     "TestProvider",

@@ -13,13 +13,13 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
 import anyio.from_thread
-import httpx2
 import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
 from sessionary.testing.factories import DEFAULT_PASSWORD, RoleFactory, UserFactory
@@ -32,12 +32,9 @@ from sessionary.testing.handles import (
 )
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
-from sessionary.testing.queries import QueryCounter, describe, labelled
+from sessionary.testing.queries import QueryCounter, describe
 from sessionary.testing.state import PROVIDER, RUN_STATE
 from sessionary.users.models import User
-
-BASE_URL = "https://testserver"  # https, so Secure cookies flow back
-_HEADERS = {"origin": BASE_URL}  # same-origin, as a browser on the site would send
 
 
 def _load_app(spec: str) -> FastAPI:
@@ -187,28 +184,20 @@ def transactional_db() -> None:
 # -- clients -------------------------------------------------------------------------------------
 
 
-def _test_client(app: FastAPI) -> TestClient:
-    return TestClient(labelled(app), base_url=BASE_URL, headers=_HEADERS)
-
-
-def _async_client(app: FastAPI) -> httpx2.AsyncClient:
-    transport = httpx2.ASGITransport(app=labelled(app))
-    return httpx2.AsyncClient(transport=transport, base_url=BASE_URL, headers=_HEADERS)
-
-
 @pytest.fixture
-def client(sessionary_app: FastAPI, _sessionary_lifespan: None) -> Iterator[TestClient]:
-    """An anonymous client on https://testserver sending a same-origin ``Origin`` header."""
-    with _test_client(sessionary_app) as test_client:
+def client(sessionary_app: FastAPI, _sessionary_lifespan: None) -> Iterator[SessionaryTestClient]:
+    """An anonymous client on https://testserver sending a same-origin ``Origin`` header;
+    ``client.cross_site()`` gives one whose requests come from another site."""
+    with SessionaryTestClient(sessionary_app) as test_client:
         yield test_client
 
 
 @pytest.fixture
 async def async_client(
     sessionary_app: FastAPI, _sessionary_async_lifespan: None
-) -> AsyncIterator[httpx2.AsyncClient]:
-    """The async twin of ``client``: an ``httpx2.AsyncClient`` on the app, same origin."""
-    async with _async_client(sessionary_app) as test_client:
+) -> AsyncIterator[SessionaryAsyncClient]:
+    """The async twin of ``client`` (an ``httpx2.AsyncClient``), with ``cross_site()`` too."""
+    async with SessionaryAsyncClient(sessionary_app) as test_client:
         yield test_client
 
 
@@ -300,13 +289,13 @@ def login_as(
 ) -> Iterator[LoginAs]:
     """``login_as(user_or_role, via="session"|"login", fresh=True)``: a new client carrying a
     real session cookie; a role name makes a fresh user with exactly that role."""
-    clients: list[TestClient] = []
+    clients: list[SessionaryTestClient] = []
 
     def login(
         who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
-    ) -> TestClient:
+    ) -> SessionaryTestClient:
         _check_via(via, fresh)
-        test_client = _test_client(sessionary_app).__enter__()
+        test_client = SessionaryTestClient(sessionary_app).__enter__()
         clients.append(test_client)
         if via == "login":
             account: User = who if isinstance(who, User) else user_factory(roles=[who])
@@ -319,7 +308,7 @@ def login_as(
                 lambda: _session_token(sessionary_app, user_factory, who, fresh=fresh)
             )
             test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
-        test_client.user = account  # type: ignore[attr-defined]
+        test_client.user = account
         return test_client
 
     yield login
@@ -332,13 +321,13 @@ async def async_login_as(
     sessionary_app: FastAPI, user_factory: UserFactory, _sessionary_async_lifespan: None
 ) -> AsyncIterator[AsyncLoginAs]:
     """The async twin of ``login_as``: ``client = await async_login_as("member")``."""
-    clients: list[httpx2.AsyncClient] = []
+    clients: list[SessionaryAsyncClient] = []
 
     async def login(
         who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
-    ) -> httpx2.AsyncClient:
+    ) -> SessionaryAsyncClient:
         _check_via(via, fresh)
-        test_client = _async_client(sessionary_app)
+        test_client = SessionaryAsyncClient(sessionary_app)
         clients.append(test_client)
         if via == "login":
             account = who if isinstance(who, User) else await user_factory.acreate(roles=[who])
@@ -349,7 +338,7 @@ async def async_login_as(
         else:
             account, token = await _session_token(sessionary_app, user_factory, who, fresh=fresh)
             test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
-        test_client.user = account  # type: ignore[attr-defined]
+        test_client.user = account
         return test_client
 
     yield login
@@ -358,25 +347,25 @@ async def async_login_as(
 
 
 @pytest.fixture
-def member_client(login_as: LoginAs) -> TestClient:
+def member_client(login_as: LoginAs) -> SessionaryTestClient:
     """A client logged in as a fresh ``member``."""
     return login_as("member")
 
 
 @pytest.fixture
-def admin_client(login_as: LoginAs) -> TestClient:
+def admin_client(login_as: LoginAs) -> SessionaryTestClient:
     """A client logged in as a fresh ``admin``."""
     return login_as("admin")
 
 
 @pytest.fixture
-async def async_member_client(async_login_as: AsyncLoginAs) -> httpx2.AsyncClient:
+async def async_member_client(async_login_as: AsyncLoginAs) -> SessionaryAsyncClient:
     """The async twin of ``member_client``."""
     return await async_login_as("member")
 
 
 @pytest.fixture
-async def async_admin_client(async_login_as: AsyncLoginAs) -> httpx2.AsyncClient:
+async def async_admin_client(async_login_as: AsyncLoginAs) -> SessionaryAsyncClient:
     """The async twin of ``admin_client``."""
     return await async_login_as("admin")
 

@@ -6,9 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Literal, Protocol, TypeVar, cast
 
-import httpx2
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +15,7 @@ from sqlalchemy.sql import Executable
 from sessionary import clock
 from sessionary.auth import service as auth_service
 from sessionary.config import Settings
+from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
 from sessionary.users.models import User
@@ -29,7 +28,7 @@ class AsyncLoginAs(Protocol):
 
     async def __call__(
         self, who: User | str, *, via: Literal["session", "login"] = ..., fresh: bool = ...
-    ) -> httpx2.AsyncClient: ...
+    ) -> SessionaryAsyncClient: ...
 
 
 class LoginAs(Protocol):
@@ -37,7 +36,7 @@ class LoginAs(Protocol):
 
     def __call__(
         self, who: User | str, *, via: Literal["session", "login"] = ..., fresh: bool = ...
-    ) -> TestClient: ...
+    ) -> SessionaryTestClient: ...
 
 
 class SyncDB:
