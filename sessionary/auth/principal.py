@@ -63,9 +63,14 @@ class Principal:
     revoked_at: datetime | None
 
     def expires_at(self, settings: Settings) -> datetime:
-        """The earlier of the absolute deadline and last seen + idle timeout."""
-        idle_deadline = self.last_seen_at + timedelta(seconds=settings.session_idle_timeout)
-        return min(self.absolute_expires_at, idle_deadline)
+        """The earliest of the absolute deadline and last seen + idle timeout.
+
+        The absolute deadline is the one fixed at login, or created + the current
+        timeout if an operator has since lowered it (raising it extends nothing).
+        """
+        absolute = self.session_created_at + timedelta(seconds=settings.session_absolute_timeout)
+        idle = self.last_seen_at + timedelta(seconds=settings.session_idle_timeout)
+        return min(self.absolute_expires_at, absolute, idle)
 
     def is_usable(self, settings: Settings, now: datetime) -> bool:
         return self.revoked_at is None and self.is_active and now < self.expires_at(settings)

@@ -2,16 +2,71 @@
 
 from __future__ import annotations
 
+from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx2
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessionary.testing.queries import labelled
+from sessionary.testing import sentinel
+from sessionary.testing.queries import request_label
 
 BASE_URL = "https://testserver"  # https, so Secure cookies flow back
 FOREIGN_ORIGIN = "https://attacker.example"
+
+
+def instrumented(app: FastAPI) -> ASGIApp:
+    """``app`` as the toolkit's clients see it: each request's SQL is labelled for
+    ``assert_num_queries`` and its traffic is shown to the secret-leak sentinel."""
+
+    async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        with request_label(scope):
+            watcher = sentinel.active()
+            if watcher is None:
+                await app(scope, receive, send)
+            else:
+                await _watched(app, watcher, scope, receive, send)
+
+    return call
+
+
+async def _watched(
+    app: FastAPI, watcher: sentinel.SecretSentinel, scope: Scope, receive: Receive, send: Send
+) -> None:
+    request_body, response_body = bytearray(), bytearray()
+    issuer = object()  # this response may show the secrets it hands out, no others
+    cookie_name = app.state.settings.session_cookie_name
+
+    async def receive_and_learn() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            request_body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                watcher.learn_from_request(bytes(request_body))
+        return message
+
+    async def send_and_watch(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            for name, value in message.get("headers", []):
+                if name.lower() == b"set-cookie":
+                    morsel = SimpleCookie(value.decode("latin-1")).get(cookie_name)
+                    if morsel is not None:
+                        watcher.add(morsel.value, "session token", issuer=issuer)
+        elif message["type"] == "http.response.body":
+            response_body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                body = bytes(response_body)
+                watcher.learn_from_response(body, issuer)
+                where = f"the response to {scope['method']} {scope['path']}"
+                watcher.scan(body.decode("utf-8", "replace"), where, issuer=issuer)
+        await send(message)
+
+    await app(scope, receive_and_learn, send_and_watch)
 
 
 class SessionaryTestClient(TestClient):
@@ -23,7 +78,7 @@ class SessionaryTestClient(TestClient):
 
     def __init__(self, app: FastAPI, *, origin: str = BASE_URL) -> None:
         self.sessionary_app = app
-        super().__init__(labelled(app), base_url=BASE_URL, headers={"origin": origin})
+        super().__init__(instrumented(app), base_url=BASE_URL, headers={"origin": origin})
 
     def cross_site(self, origin: str = FOREIGN_ORIGIN) -> SessionaryTestClient:
         """A client with the same cookies whose requests come from another site."""
@@ -41,7 +96,7 @@ class SessionaryAsyncClient(httpx2.AsyncClient):
     def __init__(self, app: FastAPI, *, origin: str = BASE_URL) -> None:
         self.sessionary_app = app
         super().__init__(
-            transport=httpx2.ASGITransport(app=labelled(app)),
+            transport=httpx2.ASGITransport(app=instrumented(app)),
             base_url=BASE_URL,
             headers={"origin": origin},
         )

@@ -16,6 +16,7 @@ from sessionary.core.security import PasswordHasher
 from sessionary.roles import service as roles_service
 from sessionary.roles.models import Role
 from sessionary.roles.permissions import MEMBER
+from sessionary.testing import sentinel
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
 from sessionary.users import service as users_service
@@ -76,6 +77,8 @@ class UserFactory(Factory):
         roles: Iterable[str] = (MEMBER,),
         is_active: bool = True,
     ) -> User:
+        if watcher := sentinel.active():
+            watcher.add(password, "password")
         number = self._next()
         username = username or f"user{number}"
         email = email or f"{username.casefold()}@example.com"

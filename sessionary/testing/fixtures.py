@@ -8,6 +8,7 @@ tests on anyio's runner loop, held open for the session. Set-up helpers
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionary.testing import sentinel
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
@@ -153,6 +155,9 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
     portal: BlockingPortal = request.getfixturevalue("sessionary_portal")
     loop: TestLoop = request.getfixturevalue("sessionary_loop")
     mode = CommittingDatabase if _wants_commits(request) else IsolatedDatabase
+    watcher, logs = sentinel.SecretSentinel(), sentinel.LogCapture()
+    sentinel.activate(watcher)
+    logging.getLogger().addHandler(logs)
     # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
     original_settings, original_database = app.state.settings, app.state.database
     provider = app.state.database = mode(original_settings, database)
@@ -162,8 +167,14 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
             yield provider
     finally:
         app.state.settings, app.state.database = original_settings, original_database
+        sentinel.activate(None)
+        logging.getLogger().removeHandler(logs)
         loop.call(provider.close)
         del request.node.stash[PROVIDER]
+    for number, text in enumerate(logs.texts, start=1):
+        watcher.scan(text, f"log record #{number}")
+    if watcher.leaks:
+        pytest.fail("secret leak: " + "; ".join(dict.fromkeys(watcher.leaks)), pytrace=False)
     if database.is_ready and (leaked := loop.call(database.check_row_counts)):
         pytest.fail(f"rows leaked past this test's clean-up: {leaked}", pytrace=False)
 
@@ -270,6 +281,8 @@ async def _session_token(
 ) -> tuple[User, str]:
     account: User = who if isinstance(who, User) else await factory.acreate(roles=[who])
     token = await open_test_session(_isolated(app), app.state.settings, account, fresh=fresh)
+    if watcher := sentinel.active():
+        watcher.add(token, "session token")
     return account, token
 
 

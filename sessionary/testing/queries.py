@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 _NOT_COUNTED = re.compile(
     r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|BEGIN|COMMIT|ROLLBACK)\b",
@@ -29,21 +29,14 @@ _current_request: ContextVar[str | None] = ContextVar("sessionary_request", defa
 _request_numbers = itertools.count(1)
 
 
-def labelled(app: ASGIApp) -> ASGIApp:
-    """Wrap ``app`` so the SQL of each request it serves is attributed to that request."""
-
-    async def call(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        label = f"#{next(_request_numbers)} {scope['method']} {scope['path']}"
-        token = _current_request.set(label)
-        try:
-            await app(scope, receive, send)
-        finally:
-            _current_request.reset(token)
-
-    return call
+@contextmanager
+def request_label(scope: Scope) -> Iterator[None]:
+    """Attribute the SQL sent while the block runs to the request ``scope`` describes."""
+    token = _current_request.set(f"#{next(_request_numbers)} {scope['method']} {scope['path']}")
+    try:
+        yield
+    finally:
+        _current_request.reset(token)
 
 
 @dataclass
