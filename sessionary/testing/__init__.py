@@ -13,22 +13,29 @@ from sessionary.testing.clock import Clock
 from sessionary.testing.factories import DEFAULT_PASSWORD, Factory, RoleFactory, UserFactory
 from sessionary.testing.handles import AsyncLoginAs, LoginAs, SettingsOverride, SyncDB
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
+from sessionary.testing.matrix import ANON, ApiKey, AuthzMatrix, Role, Row, matrix_object
 from sessionary.testing.queries import QueryCounter
 
 __all__ = [
+    "ANON",
     "DEFAULT_PASSWORD",
+    "ApiKey",
     "AsyncLoginAs",
+    "AuthzMatrix",
     "Clock",
     "CommittingDatabase",
     "Factory",
     "IsolatedDatabase",
     "LoginAs",
     "QueryCounter",
+    "Role",
     "RoleFactory",
+    "Row",
     "SessionaryAsyncClient",
     "SessionaryTestClient",
     "SettingsOverride",
     "SyncDB",
     "TestProvider",
     "UserFactory",
+    "matrix_object",
 ]

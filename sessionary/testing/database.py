@@ -46,9 +46,10 @@ class TestDatabase:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, url: str, *, reuse: bool = False) -> None:
+    def __init__(self, url: str, *, reuse: bool = False, keep: bool | None = None) -> None:
         self.url = url
-        self.reuse = reuse
+        self.reuse = reuse  # start from an existing database if there is one
+        self.keep = reuse if keep is None else keep  # leave it in place at the end
         self.backend = make_url(url).get_backend_name()
         self.created = False
         self._ready = False
@@ -111,7 +112,7 @@ class TestDatabase:
 
     def drop(self) -> None:
         """Remove the database this run created (kept with --reuse-db)."""
-        if not self.created or self.reuse:
+        if not self.created or self.keep:
             return
         if self.backend == "postgresql":
             asyncio.run(self._drop_postgres())

@@ -39,7 +39,8 @@ from sessionary.testing.state import PROVIDER, RUN_STATE
 from sessionary.users.models import User
 
 
-def _load_app(spec: str) -> FastAPI:
+def load_app(spec: str) -> FastAPI:
+    """Import ``module:attribute`` and check it is a FastAPI app."""
     module_name, _, attribute = spec.partition(":")
     app = getattr(importlib.import_module(module_name), attribute or "app")
     if not isinstance(app, FastAPI):
@@ -53,7 +54,7 @@ def _load_app(spec: str) -> FastAPI:
 @pytest.fixture(scope="session")
 def sessionary_app(pytestconfig: pytest.Config) -> FastAPI:
     """The app under test (``--sessionary-app``, default ``sessionary.main:app``)."""
-    return _load_app(pytestconfig.stash[RUN_STATE].app_spec)
+    return load_app(pytestconfig.stash[RUN_STATE].app_spec)
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +70,10 @@ def sessionary_database(
 ) -> Iterator[TestDatabase]:
     """This worker's test database (created and migrated on first use)."""
     state = pytestconfig.stash[RUN_STATE]
-    database = TestDatabase(state.database_url, reuse=state.reuse and not state.create)
+    # --create-db starts afresh; with --reuse-db the new database is still kept.
+    database = TestDatabase(
+        state.database_url, reuse=state.reuse and not state.create, keep=state.reuse
+    )
     yield database
     sessionary_portal.call(database.dispose_engine)
     database.drop()

@@ -63,8 +63,11 @@ class SyncDB:
         """The rows of a statement that returns rows, else its row count."""
 
         async def call(session: AsyncSession) -> Any:
-            result = cast(CursorResult[Any], await session.execute(statement, params or {}))
-            return list(result.all()) if result.returns_rows else result.rowcount
+            result = await session.execute(statement, params or {})
+            # ORM results always return rows; Core DML results say whether they do.
+            if getattr(result, "returns_rows", True):
+                return list(result.all())
+            return cast(CursorResult[Any], result).rowcount
 
         return self.run(call)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sessionary.core.db import InvalidDatabaseURL
+from sessionary.testing import matrix
 from sessionary.testing.fixtures import (
     _sessionary_async_lifespan,
     _sessionary_isolation,
@@ -43,6 +45,7 @@ from sessionary.testing.fixtures import (
     user,
     user_factory,
 )
+from sessionary.testing.matrix import AuthzMatrix
 from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
 from sessionary.testing.urls import (
     UnsafeTestDatabase,
@@ -108,6 +111,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--db-postmortem",
         action="store_true",
         help="Attach the rows a failed test wrote to its report, before they are rolled back.",
+    )
+    parser.addini(
+        "sessionary_authz_coverage",
+        type="bool",
+        default=True,
+        help="Add a failing test listing routes that no authorization matrix covers.",
     )
     group.addoption(
         "--sessionary-app",
@@ -187,3 +196,17 @@ def pytest_runtest_makereport(
         provider, loop = item.stash[PROVIDER]
         report.sections.append(("sessionary postmortem", loop.call(provider.written_rows)))
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> list[Any] | None:
+    if isinstance(obj, AuthzMatrix) and collector.funcnamefilter(name):
+        return matrix.expand(collector, name, obj)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RUN_STATE in config.stash:
+        matrix.add_route_coverage(config, items, config.stash[RUN_STATE].app_spec)

@@ -17,7 +17,7 @@ from sessionary.errors import BadRequest, Conflict, NotFound
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.users.models import User
-from sessionary.users.usernames import EMAIL_MAX, email_key, normalize_username, username_key
+from sessionary.users.usernames import email_key, normalize_email, normalize_username, username_key
 
 
 class WeakPassword(BadRequest):
@@ -45,9 +45,7 @@ async def create_user(
 ) -> User:
     """Create an account with the given roles. Raises BadRequest, NotFound (role) or Conflict."""
     shown = normalize_username(username)
-    email = email.strip()
-    if not email or len(email) > EMAIL_MAX:
-        raise BadRequest(f"Email must be 1-{EMAIL_MAX} characters")
+    email = normalize_email(email)
     if enforce_policy and (reason := policy_violation(password, username=shown)):
         raise WeakPassword(reason)
     role_names = sorted(set(roles))

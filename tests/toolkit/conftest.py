@@ -7,8 +7,6 @@ from sqlalchemy.engine import make_url
 
 from sessionary.testing.database import TestDatabase
 
-pytest_plugins = ["pytester"]
-
 
 @pytest.fixture
 def inner_args(
