@@ -6,6 +6,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx2
+from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,13 +77,17 @@ class SessionaryTestClient(TestClient):
     __test__ = False
     user: Any = None  # the User row, for clients made by login_as
 
-    def __init__(self, app: FastAPI, *, origin: str = BASE_URL) -> None:
+    def __init__(
+        self, app: FastAPI, *, portal: BlockingPortal | None = None, origin: str = BASE_URL
+    ) -> None:
         self.sessionary_app = app
         super().__init__(instrumented(app), base_url=BASE_URL, headers={"origin": origin})
+        # Requests run on the worker's loop, where the toolkit already ran the lifespan.
+        self.portal = portal
 
     def cross_site(self, origin: str = FOREIGN_ORIGIN) -> SessionaryTestClient:
         """A client with the same cookies whose requests come from another site."""
-        other = SessionaryTestClient(self.sessionary_app, origin=origin)
+        other = SessionaryTestClient(self.sessionary_app, portal=self.portal, origin=origin)
         other.cookies = self.cookies
         other.user = self.user
         return other

@@ -157,8 +157,9 @@ class TestDatabase:
             raise RuntimeError("the test database is not ready yet")
         return self._seed
 
-    async def reset(self) -> None:
-        """Empty every table (children first) and put the migrations' seed rows back."""
+    async def reset(self) -> dict[str, int]:
+        """Empty every table (children first), put the migrations' seed rows back and
+        return the row counts that leaves."""
         seed = self.seed
         with self.queries.paused():
             async with self.engine().begin() as connection:
@@ -167,6 +168,7 @@ class TestDatabase:
                 for table in seed.tables:
                     if rows := seed.rows[table.name]:
                         await connection.execute(table.insert(), rows)
+                return await self.row_counts(connection)
 
     async def row_counts(self, connection: AsyncConnection | None = None) -> dict[str, int]:
         """Rows per table, in one statement (on ``connection``, else a pooled one)."""
@@ -182,12 +184,11 @@ class TestDatabase:
             async with self.engine().connect() as own:
                 return dict((await own.execute(counts)).all())
 
-    async def check_row_counts(self) -> str | None:
+    def row_count_drift(self, counts: dict[str, int]) -> str | None:
         """Describe tables whose row counts moved since the last check (None when clean).
 
         Only the first test after a drift is named: the new counts become the baseline.
         """
-        counts = await self.row_counts()
         drift = {
             name: (self._expected_counts.get(name, 0), rows)
             for name, rows in counts.items()

@@ -173,13 +173,13 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
         app.state.settings, app.state.database = original_settings, original_database
         sentinel.activate(None)
         logging.getLogger().removeHandler(logs)
-        loop.call(provider.close)
+        counts = loop.call(provider.close)
         del request.node.stash[PROVIDER]
     for number, text in enumerate(logs.texts, start=1):
         watcher.scan(text, f"log record #{number}")
     if watcher.leaks:
         pytest.fail("secret leak: " + "; ".join(dict.fromkeys(watcher.leaks)), pytrace=False)
-    if database.is_ready and (leaked := loop.call(database.check_row_counts)):
+    if counts is not None and (leaked := database.row_count_drift(counts)):
         pytest.fail(f"rows leaked past this test's clean-up: {leaked}", pytrace=False)
 
 
@@ -200,11 +200,14 @@ def transactional_db() -> None:
 
 
 @pytest.fixture
-def client(sessionary_app: FastAPI, _sessionary_lifespan: None) -> Iterator[SessionaryTestClient]:
+def client(
+    sessionary_app: FastAPI, sessionary_portal: BlockingPortal, _sessionary_lifespan: None
+) -> Iterator[SessionaryTestClient]:
     """An anonymous client on https://testserver sending a same-origin ``Origin`` header;
     ``client.cross_site()`` gives one whose requests come from another site."""
-    with SessionaryTestClient(sessionary_app) as test_client:
-        yield test_client
+    test_client = SessionaryTestClient(sessionary_app, portal=sessionary_portal)
+    yield test_client
+    test_client.close()
 
 
 @pytest.fixture
@@ -300,6 +303,7 @@ def _check_via(via: str, fresh: bool) -> None:
 @pytest.fixture
 def login_as(
     sessionary_app: FastAPI,
+    sessionary_portal: BlockingPortal,
     sessionary_loop: TestLoop,
     user_factory: UserFactory,
     _sessionary_lifespan: None,
@@ -312,7 +316,7 @@ def login_as(
         who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
     ) -> SessionaryTestClient:
         _check_via(via, fresh)
-        test_client = SessionaryTestClient(sessionary_app).__enter__()
+        test_client = SessionaryTestClient(sessionary_app, portal=sessionary_portal)
         clients.append(test_client)
         if via == "login":
             account: User = who if isinstance(who, User) else user_factory(roles=[who])
@@ -330,7 +334,7 @@ def login_as(
 
     yield login
     for test_client in clients:
-        test_client.__exit__(None, None, None)
+        test_client.close()
 
 
 @pytest.fixture

@@ -50,8 +50,9 @@ class TestProvider(Database, ABC):
         """See :meth:`start`."""
 
     @abstractmethod
-    async def close(self) -> None:
-        """Undo what the test wrote (call on the test's loop)."""
+    async def close(self) -> dict[str, int] | None:
+        """Undo what the test wrote (call on the test's loop); return the row counts left
+        behind, for the leak detector (None when the database was never created)."""
 
     async def written_rows(self, limit: int = 20) -> str:
         """The rows this test added beyond the migrations' seed, table by table."""
@@ -156,13 +157,16 @@ class IsolatedDatabase(TestProvider):
             finally:
                 await session.close()
 
-    async def close(self) -> None:
+    async def close(self) -> dict[str, int] | None:
         held, self._held = self._held, _Held()
         if held.connection is None:
-            return
+            # Untouched through us; still count, in case the test wrote some other way.
+            return await self.test_database.row_counts() if self.test_database.is_ready else None
         try:
             if held.transaction is not None and held.transaction.is_active:
                 await held.transaction.rollback()
+            # Counted on the same connection: no second checkout per test.
+            return await self.test_database.row_counts(held.connection)
         finally:
             await held.connection.close()
 
@@ -187,6 +191,5 @@ class CommittingDatabase(TestProvider):
         finally:
             await session.close()
 
-    async def close(self) -> None:
-        if self.test_database.is_ready:
-            await self.test_database.reset()
+    async def close(self) -> dict[str, int] | None:
+        return await self.test_database.reset() if self.test_database.is_ready else None
