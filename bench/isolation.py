@@ -26,6 +26,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sessionary.testing.database import TestDatabase
+
 TESTS = 150
 RESULTS = Path(__file__).parent / "results"
 
@@ -78,10 +80,25 @@ def _run(workdir: Path, db_url: str, kind: str, isolated: bool) -> float:
     env = {**os.environ, "BENCH_OUT": str(out)}
     # The plugin points the app at the test database, so no_db tests write to it directly.
     env.pop("SESSIONARY_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--db-url={db_url}",
-         "--reuse-db", "-o", "sessionary_authz_coverage=false", str(workdir / "test_bench.py")],
-        cwd=workdir, env=env, check=False, capture_output=True, text=True,
+    done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--db-url={db_url}",
+            "--reuse-db",
+            "-o",
+            "sessionary_authz_coverage=false",
+            str(workdir / "test_bench.py"),
+        ],
+        cwd=workdir,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         sys.exit(f"benchmark suite failed ({kind}, isolated={isolated}):\n{done.stdout[-3000:]}")
@@ -92,14 +109,10 @@ def _run(workdir: Path, db_url: str, kind: str, isolated: bool) -> float:
 
 
 def _prepare(db_url: str) -> None:
-    from sessionary.testing.database import TestDatabase  # noqa: PLC0415
-
     TestDatabase(db_url, reuse=True).ensure_ready()
 
 
 def _drop(db_url: str) -> None:
-    from sessionary.testing.database import TestDatabase  # noqa: PLC0415
-
     database = TestDatabase(db_url, reuse=True, keep=False)
     database.created = True
     database.drop()
