@@ -105,7 +105,7 @@ def _run(workdir: Path, db_url: str, kind: str, isolated: bool) -> float:
     durations = json.loads(out.read_text())
     # The first test pays for creating the database and the pools: leave it out.
     values = sorted(durations.items())[1:]
-    return statistics.median(seconds for _, seconds in values) * 1000
+    return float(statistics.median(seconds for _, seconds in values)) * 1000
 
 
 def _prepare(db_url: str) -> None:

@@ -8,7 +8,9 @@ carry a marker comment; a database without it is never dropped or reused.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from sessionary import migrations
 from sessionary.core.db import engine_for_url
 from sessionary.testing.queries import QueryLog
 
-MARKER = "created by sessionary.testing"
+MARKER = "created by sessionary.testing"  # PostgreSQL: the database's comment
+SQLITE_MARKER = 0x53455353  # SQLite: PRAGMA application_id ("SESS")
 _DESCRIBE = text(
     "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"
 )
@@ -79,12 +82,25 @@ class TestDatabase:
             self._expected_counts = self._seed.counts()
             self._ready = True
 
+    def _sqlite_path(self) -> Path:
+        return Path(make_url(self.url).database or "")
+
     def _prepare_sqlite(self) -> None:
-        path = Path(make_url(self.url).database or "")
+        path = self._sqlite_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.reuse:
-            for suffix in ("", "-wal", "-shm"):
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
+        if path.exists() and path.stat().st_size > 0:
+            if _sqlite_marker(path) != SQLITE_MARKER:
+                raise ForeignDatabase(
+                    f"database {str(path)!r} exists and was not created by sessionary.testing; "
+                    "move it or choose another test database path"
+                )
+            if self.reuse:
+                self.created = True
+                return
+            _remove_sqlite(path)
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(f"PRAGMA application_id = {SQLITE_MARKER}")
+            connection.commit()
         self.created = True
 
     async def _prepare_postgres(self) -> None:
@@ -116,10 +132,8 @@ class TestDatabase:
             return
         if self.backend == "postgresql":
             asyncio.run(self._drop_postgres())
-        else:
-            path = Path(make_url(self.url).database or "")
-            for suffix in ("", "-wal", "-shm"):
-                path.with_name(path.name + suffix).unlink(missing_ok=True)
+        elif (path := self._sqlite_path()).exists() and _sqlite_marker(path) == SQLITE_MARKER:
+            _remove_sqlite(path)
         self.created = self._ready = False
 
     async def _drop_postgres(self) -> None:
@@ -228,6 +242,16 @@ class TestDatabase:
         engine = self._engines.pop(asyncio.get_running_loop(), None)
         if engine is not None:
             await engine.dispose()
+
+
+def _sqlite_marker(path: Path) -> int:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        return int(connection.execute("PRAGMA application_id").fetchone()[0])
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def _maintenance_engine(url: str) -> AsyncEngine:

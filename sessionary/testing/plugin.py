@@ -129,8 +129,12 @@ def _base_url(config: pytest.Config) -> str:
     explicit = config.getoption("db_url") or os.environ.get("SESSIONARY_TEST_DATABASE_URL")
     if explicit:
         return str(explicit)
-    temp: Path = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-    return f"sqlite+aiosqlite:///{temp / 'sessionary_test.db'}"
+    if config.getoption("reuse_db") and config.cache is not None:
+        # pytest's temp dir is new every run: a database to reuse lives in the cache.
+        folder: Path = config.cache.mkdir("sessionary")
+    else:
+        folder = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return f"sqlite+aiosqlite:///{folder / 'sessionary_test.db'}"
 
 
 @pytest.hookimpl(trylast=True)  # after tmpdir's configure, so the temp dir exists

@@ -50,7 +50,8 @@ class QueryLog:
     def record(self, statement: str) -> None:
         if not self._recording or self._paused or _NOT_COUNTED.match(statement):
             return
-        key = _current_request.get() or id(asyncio.current_task())
+        # The task object, not its id: ids of finished tasks are reused by the next ones.
+        key = _current_request.get() or asyncio.current_task()
         self.by_request.setdefault(key, []).append(" ".join(statement.split()))
 
     @contextmanager

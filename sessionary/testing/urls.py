@@ -56,11 +56,19 @@ def _same_database(test: URL, operator_url: str) -> bool:
         return False
     if test.get_backend_name() == "sqlite":
         return Path(test.database or "").resolve() == Path(operator.database or "").resolve()
-    return (test.host or "localhost", test.port or 5432, test.database) == (
-        operator.host or "localhost",
+    return (_host(test.host), test.port or 5432, test.database) == (
+        _host(operator.host),
         operator.port or 5432,
         operator.database,
     )
+
+
+_LOOPBACK = {"", "localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def _host(host: str | None) -> str:
+    """Loopback spelled any way is one server."""
+    return "localhost" if (host or "") in _LOOPBACK else (host or "").lower()
 
 
 def worker_url(base_url: str, worker_id: str | None) -> str:

@@ -1,0 +1,1 @@
+"""Tests of the sessionary.testing plugin itself, through pytester runs in subprocesses."""
