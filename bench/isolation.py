@@ -54,7 +54,7 @@ TOKEN = "A" * 43  # well-formed, unknown: the logout runs one UPDATE
 @pytest.mark.parametrize("n", range({tests}))
 {marks}
 {kind}def test_request(n, {client}):
-    response = {call}{client}.post("/auth/logout", cookies={{"session_cookie": TOKEN}})
+    response = {call}{client}.post("/auth/logout", headers={{"cookie": "session_cookie=" + TOKEN}})
     assert response.status_code == 204
 """
 

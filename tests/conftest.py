@@ -1,8 +1,28 @@
 """Shared by the whole suite: pytester runs the plugin in inner pytest sessions."""
 
+import uuid
+
 # Imported before any test: pytester restores sys.modules after each test, and a
 # compiled driver imported a second time into the same process can crash it.
 import aiosqlite  # noqa: F401
 import asyncpg  # noqa: F401
+import pytest
+from sqlalchemy.engine import make_url
+
+from sessionary.testing.database import TestDatabase
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def inner_args(
+    sessionary_database: TestDatabase, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Options giving an inner run its own database on the outer run's backend."""
+    monkeypatch.delenv("SESSIONARY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SESSIONARY_TEST_DATABASE_URL", raising=False)
+    if sessionary_database.backend == "sqlite":
+        return [f"--db-url=sqlite+aiosqlite:///{pytester.path / 'inner_test.db'}"]
+    outer = make_url(sessionary_database.url)
+    inner = outer.set(database=f"{outer.database}_inner_{uuid.uuid4().hex[:8]}")
+    return [f"--db-url={inner.render_as_string(hide_password=False)}"]

@@ -164,7 +164,7 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
     logging.getLogger().addHandler(logs)
     # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
     original_settings, original_database = app.state.settings, app.state.database
-    provider = app.state.database = mode(original_settings, database)
+    provider = app.state.database = mode(original_settings, database, loop.event_loop())
     request.node.stash[PROVIDER] = (provider, loop)
     try:
         with _pinned_to(portal):

@@ -35,9 +35,23 @@ class TestProvider(Database, ABC):
     __test__ = False
     mode: str
 
-    def __init__(self, settings: Settings, test_database: TestDatabase) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        test_database: TestDatabase,
+        home: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         super().__init__(settings)
         self.test_database = test_database
+        self.home = home  # the test's loop; None: whichever loop comes first
+
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.home is None:
+            self.home = loop
+        elif loop is not self.home:
+            # Its connection could not see the test's data, nor be rolled back with it.
+            raise RuntimeError(_WRONG_LOOP)
 
     @property
     def queries(self) -> QueryLog:
@@ -99,7 +113,6 @@ class _TaskLock:
 @dataclass
 class _Held:
     lock: _TaskLock = field(default_factory=_TaskLock)
-    loop: asyncio.AbstractEventLoop | None = None
     connection: AsyncConnection | None = None
     transaction: AsyncTransaction | None = None
 
@@ -116,19 +129,20 @@ class IsolatedDatabase(TestProvider):
 
     mode = "savepoint"
 
-    def __init__(self, settings: Settings, test_database: TestDatabase) -> None:
-        super().__init__(settings, test_database)
+    def __init__(
+        self,
+        settings: Settings,
+        test_database: TestDatabase,
+        home: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(settings, test_database, home)
         self._held = _Held()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """The test's connection, held for the block; opened (and begun) on first use."""
-        held, loop = self._held, asyncio.get_running_loop()
-        if held.loop is None:
-            held.loop = loop
-        elif loop is not held.loop:
-            # Its connection could not see the test's data, nor be rolled back with it.
-            raise RuntimeError(_WRONG_LOOP)
+        self._check_loop()
+        held = self._held
         await held.lock.acquire()
         try:
             if held.connection is None:
@@ -178,12 +192,14 @@ class CommittingDatabase(TestProvider):
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        self._check_loop()
         engine = await self.test_database.ready_engine()
         async with engine.connect() as connection:
             yield connection
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        self._check_loop()
         engine = await self.test_database.ready_engine()
         session = AsyncSession(bind=writer(engine), expire_on_commit=False)
         try:

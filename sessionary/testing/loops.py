@@ -25,6 +25,8 @@ class TestLoop(Protocol):
 
     def call(self, work: Callable[[], Awaitable[T]]) -> T: ...
 
+    def event_loop(self) -> asyncio.AbstractEventLoop: ...
+
 
 class PortalLoop:
     __test__ = False
@@ -34,6 +36,9 @@ class PortalLoop:
 
     def call(self, work: Callable[[], Awaitable[T]]) -> T:
         return self.portal.call(work)
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        return self.portal.call(_running_loop)
 
 
 class RunnerLoop:
@@ -61,6 +66,14 @@ class RunnerLoop:
 
         result: T = self.runner.run_fixture(run, {})
         return result
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop = self.runner.get_loop()
+        return loop
+
+
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
 
 
 def is_async_test(item: pytest.Item) -> bool:
