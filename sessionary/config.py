@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Throttle counters live here when set (shared by every worker and instance).
     redis_url: str | None = None
+    redis_key_prefix: str = "sessionary:"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0)
@@ -58,6 +60,15 @@ class Settings(BaseSettings):
     session_absolute_timeout: int = Field(default=86400, ge=60)
     reauth_window: int = Field(default=900, ge=0)
     max_sessions_per_user: int = Field(default=100, ge=1)
+
+    # Brute-force throttling: failed logins per (account, client) and per client.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_client: int = Field(default=100, ge=1)
+    login_failure_window: int = Field(default=900, ge=1)
+
+    # Request size limits (413 / 431).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=8 * 1024, ge=1024)
 
     trusted_origins: StrList = Field(default_factory=list)
     trusted_proxies: StrList = Field(default_factory=list)
@@ -77,6 +88,11 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_redis(cls, value: Any) -> Any:
+        return value or None
 
     @field_validator("trusted_origins", "cors_origins")
     @classmethod

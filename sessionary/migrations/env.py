@@ -4,16 +4,26 @@ so several instances may run ``db upgrade`` at once."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from sessionary.core.db import engine_for_url
+from sessionary.core.models import UTCDateTime
 from sessionary.models import Base
 
 # Any constant works; it only has to be the same for every instance.
 _MIGRATION_LOCK_KEY = 0x5E55_1077
+
+
+def _render_item(type_: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    # Migrations must not import app types: UTCDateTime is DateTime(timezone=True) in SQL.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -23,6 +33,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
