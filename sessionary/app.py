@@ -6,13 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from sessionary import __version__
 from sessionary.auth.router import router as auth_router
+from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
+from sessionary.core.csrf import CSRFMiddleware, normalise_origin
 from sessionary.core.db import Database
 from sessionary.core.headers import SecurityHeadersMiddleware
 from sessionary.core.logging import configure_logging
+from sessionary.core.request_limits import RequestLimitsMiddleware
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import register_error_handlers
 from sessionary.health.router import router as health_router
@@ -28,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await database.stop()
+        await app.state.throttle.close()
         app.state.hasher.close()
 
 
@@ -48,6 +53,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parallelism=settings.password_parallelism,
         threads=settings.password_hash_threads,
     )
+    app.state.throttle = LoginThrottle(settings)
+    # Each add_middleware wraps the ones before it: the last added runs first. From the
+    # outside in: security headers (so every refusal below carries them), size limits, CORS
+    # (so a browser front-end can read a CSRF refusal), CSRF.
+    app.add_middleware(CSRFMiddleware)
+    if settings.cors_origins:
+        # Built once, at creation time: changing cors_origins later extends CSRF trust (read
+        # per request) but not the CORS answers; create a new app for that.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[
+                origin
+                for origin in map(normalise_origin, settings.cors_origins)
+                if origin is not None
+            ],
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
+    app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     register_error_handlers(app)
     app.include_router(auth_router)

@@ -36,3 +36,19 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
         httponly=True,
         samesite="lax",
     )
+
+
+DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
+
+
+def set_device_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
+    """The ``session_device`` cookie: this browser has logged in as the account before."""
+    response.set_cookie(
+        name,
+        token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )

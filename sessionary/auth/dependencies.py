@@ -1,24 +1,38 @@
-"""The principal behind a request and the permission guard."""
+"""The principal behind a request, the permission guard and the re-authentication guard."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from sessionary.auth import service as auth_service
+from sessionary import clock
+from sessionary.audit.dependencies import request_origin
+from sessionary.auth import sessions
 from sessionary.auth.principal import Principal
+from sessionary.auth.service import Attempt
+from sessionary.auth.throttle import LoginThrottle
+from sessionary.core.client import client_bucket
 from sessionary.core.dependencies import get_database, get_settings
+from sessionary.core.http import client_ip
 from sessionary.errors import NotAuthenticated, PermissionDenied
 from sessionary.roles.permissions import Permission
 
 # Our tokens are 43 characters; a cookie past this is refused before any lookup.
 SESSION_COOKIE_MAX = 512
+DEVICE_COOKIE = "session_device"
 
 
 def session_token(request: Request) -> str | None:
-    """The session cookie's value, or None when it is missing or over-long."""
+    """The session cookie's value, or None when it is missing or over-long.
+
+    A request with an ``Authorization`` header is authenticated by that header
+    alone: its cookie is never read (so CSRF rules need not apply to it).
+    """
+    if "authorization" in request.headers:
+        return None
     token = request.cookies.get(get_settings(request).session_cookie_name)
     if token is None or len(token) > SESSION_COOKIE_MAX:
         return None
@@ -27,8 +41,11 @@ def session_token(request: Request) -> str | None:
 
 async def get_principal(request: Request) -> Principal:
     """The authenticated principal; 401 for a missing, unknown, expired or revoked session."""
-    principal = await auth_service.resolve(
-        get_database(request), get_settings(request), session_token(request)
+    principal = await sessions.resolve(
+        get_database(request),
+        get_settings(request),
+        session_token(request),
+        request_origin(request),
     )
     if principal is None:
         raise NotAuthenticated
@@ -48,3 +65,32 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
 
     guard.__name__ = f"require_{permission.value.replace(':', '_')}"
     return guard
+
+
+async def require_fresh(request: Request, principal: CurrentPrincipal) -> Principal:
+    """A cookie session that entered a password within the re-authentication window."""
+    window = timedelta(seconds=get_settings(request).reauth_window)
+    if clock.now() - principal.authenticated_at > window:
+        raise PermissionDenied("Reauthentication required")
+    return principal
+
+
+FreshPrincipal = Annotated[Principal, Depends(require_fresh)]
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
+def login_attempt(request: Request) -> Attempt:
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    return Attempt(
+        origin=request_origin(request),
+        client_key=client_bucket(client_ip(request)),
+        device_token=cookie if cookie and len(cookie) <= SESSION_COOKIE_MAX else None,
+    )
+
+
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+LoginAttempt = Annotated[Attempt, Depends(login_attempt)]

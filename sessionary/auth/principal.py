@@ -44,6 +44,21 @@ PRINCIPAL_QUERY = (
 )
 
 
+def deadline(
+    settings: Settings,
+    *,
+    created_at: datetime,
+    last_seen_at: datetime,
+    absolute_expires_at: datetime,
+) -> datetime:
+    """When a session stops working: the earliest of its absolute deadline and last seen +
+    idle timeout. The absolute deadline is the one fixed at login, or created + the current
+    timeout if an operator has since lowered it (raising it extends nothing)."""
+    absolute = created_at + timedelta(seconds=settings.session_absolute_timeout)
+    idle = last_seen_at + timedelta(seconds=settings.session_idle_timeout)
+    return min(absolute_expires_at, absolute, idle)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """An authenticated user acting through one cookie session."""
@@ -63,14 +78,12 @@ class Principal:
     revoked_at: datetime | None
 
     def expires_at(self, settings: Settings) -> datetime:
-        """The earliest of the absolute deadline and last seen + idle timeout.
-
-        The absolute deadline is the one fixed at login, or created + the current
-        timeout if an operator has since lowered it (raising it extends nothing).
-        """
-        absolute = self.session_created_at + timedelta(seconds=settings.session_absolute_timeout)
-        idle = self.last_seen_at + timedelta(seconds=settings.session_idle_timeout)
-        return min(self.absolute_expires_at, absolute, idle)
+        return deadline(
+            settings,
+            created_at=self.session_created_at,
+            last_seen_at=self.last_seen_at,
+            absolute_expires_at=self.absolute_expires_at,
+        )
 
     def is_usable(self, settings: Settings, now: datetime) -> bool:
         return self.revoked_at is None and self.is_active and now < self.expires_at(settings)

@@ -8,7 +8,18 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sessionary.core.password_policy import MAX_LENGTH as PASSWORD_MAX
-from sessionary.users.usernames import USERNAME_MAX
+from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
+
+
+def _at_most_max_after_nfkc(value: str) -> str:
+    if len(unicodedata.normalize("NFKC", value)) > PASSWORD_MAX:
+        raise ValueError(f"at most {PASSWORD_MAX} characters")
+    return value
+
+
+# NFKC can expand a character (up to 18 code points), so the raw bound is loose and the
+# exact one is checked after normalisation.
+_RAW_PASSWORD_MAX = PASSWORD_MAX * 18
 
 
 class LoginRequest(BaseModel):
@@ -16,14 +27,9 @@ class LoginRequest(BaseModel):
 
     # Only the maximums: any other rule here would tell an attacker what exists.
     username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
-    password: str = Field(min_length=1, max_length=PASSWORD_MAX * 4)
+    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
 
-    @field_validator("password")
-    @classmethod
-    def _password_length(cls, value: str) -> str:
-        if len(unicodedata.normalize("NFKC", value)) > PASSWORD_MAX:
-            raise ValueError(f"at most {PASSWORD_MAX} characters")
-        return value
+    _password = field_validator("password")(_at_most_max_after_nfkc)
 
 
 class LoginResponse(BaseModel):
@@ -31,3 +37,32 @@ class LoginResponse(BaseModel):
     user_id: int
     username: str
     expires_at: datetime
+
+
+class ReauthRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+
+    _password = field_validator("password")(_at_most_max_after_nfkc)
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
+    email: str = Field(min_length=3, max_length=EMAIL_MAX)
+    # The policy (8-128 after NFKC, not common, not the username) answers 422 with its reason.
+    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+
+
+class SessionRead(BaseModel):
+    """One of my sessions (never its token or hash)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool

@@ -1,149 +1,289 @@
-"""Logins and cookie sessions."""
+"""Password checks: login, re-authentication, password change, registration.
+
+Every path that checks a password goes through :func:`_verify_throttled`: the
+brute-force buckets are checked first (so a throttled client is refused even
+with the right password), the credentials are read and verified before any
+write transaction opens, and a failure is counted and audited in a transaction
+of its own (the request's is rolled back).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import structlog
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
-from sessionary.auth.models import LoginSession
-from sessionary.auth.principal import PRINCIPAL_QUERY, Principal, principal_from_rows
+from sessionary.audit import service as audit
+from sessionary.audit.service import EventType, Origin
+from sessionary.auth import sessions
+from sessionary.auth.models import LoginDevice
+from sessionary.auth.principal import Principal
+from sessionary.auth.sessions import IssuedSession
+from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.db import Database
 from sessionary.core.security import PasswordHasher, hash_token, is_well_formed_token, new_token
-from sessionary.errors import InvalidCredentials
+from sessionary.errors import BadRequest, InvalidCredentials, SessionaryError, Throttled
+from sessionary.users import service as users_service
 from sessionary.users.models import User
 from sessionary.users.usernames import username_key
 
-log = structlog.get_logger(__name__)
 
-# last_seen_at is written at most this often per session, not on every request.
-LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-USER_AGENT_MAX = 512
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """Who is trying, from where: what throttling and the audit log need."""
+
+    origin: Origin
+    client_key: str  # the client's throttle bucket (IP, or IPv6 /64)
+    device_token: str | None = None  # the session_device cookie, if any
 
 
 @dataclass(frozen=True, slots=True)
-class IssuedSession:
-    token: str
-    session_id: int
-    user_id: int
+class LoggedIn:
+    session: IssuedSession
+    device_token: str | None  # a new session_device cookie to set, if one was issued
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: int
     username: str
-    absolute_expires_at: datetime
+    password_hash: str
+    is_active: bool
 
 
 _CREDENTIALS = select(User.id, User.username, User.password_hash, User.is_active)
+
+
+async def _account(database: Database, key: str) -> _Account | None:
+    rows = await database.fetch(_CREDENTIALS.where(User.username_key == key), {})
+    if not rows:
+        return None
+    row = rows[0]
+    return _Account(row.id, row.username, row.password_hash, row.is_active)
+
+
+async def _device_id(database: Database, token: str | None, key: str) -> int | None:
+    """The device bucket of a browser that logged in as this account before."""
+    if not token or not is_well_formed_token(token):
+        return None
+    rows = await database.fetch(
+        select(LoginDevice.id)
+        .join(User, User.id == LoginDevice.user_id)
+        .where(LoginDevice.token_hash == hash_token(token), User.username_key == key),
+        {},
+    )
+    return int(rows[0][0]) if rows else None
+
+
+async def _verify_throttled(
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
+    *,
+    key: str,
+    username: str,
+    password: str,
+    attempt: Attempt,
+    device_id: int | None,
+    failure: Callable[[], SessionaryError] = InvalidCredentials,
+) -> tuple[_Account, str | None]:
+    """Exactly one argon2 verification; returns the account and an upgraded hash if due."""
+    account = await _account(database, key)
+    try:
+        await throttle.check(settings, account=key, client=attempt.client_key, device_id=device_id)
+    except Throttled:
+        await audit.record_event_now(
+            database,
+            EventType.LOGIN_THROTTLED,
+            attempt.origin,
+            target_type="user" if account else None,
+            target_id=account.id if account else None,
+            detail={"username": username},
+        )
+        raise
+    # A dummy hash for unknown users: the same work whoever is asked about.
+    matches, new_hash = await hasher.verify(password, account.password_hash if account else None)
+    if account is None or not matches or not account.is_active:
+        await throttle.fail(settings, account=key, client=attempt.client_key, device_id=device_id)
+        await audit.record_event_now(
+            database,
+            EventType.LOGIN_FAILED,
+            attempt.origin,
+            target_type="user" if account else None,
+            target_id=account.id if account else None,
+            detail={"username": username},
+        )
+        raise failure()
+    return account, new_hash
 
 
 async def login(
     db: AsyncSession,
     database: Database,
     hasher: PasswordHasher,
+    throttle: LoginThrottle,
     settings: Settings,
     *,
     username: str,
     password: str,
-    ip: str | None,
-    user_agent: str | None,
-) -> IssuedSession:
-    """Verify a password and open a new session.
-
-    The credentials are read and verified before the write transaction opens
-    (SQLite's write lock is never held across a 20 ms hash). Unknown user,
-    wrong password and inactive user all cost exactly one verification and
-    fail the same way.
-    """
-    rows = await database.fetch(_CREDENTIALS.where(User.username_key == username_key(username)), {})
-    account = rows[0] if rows else None
-    matches, new_hash = await hasher.verify(password, account.password_hash if account else None)
-    if account is None or not matches or not account.is_active:
-        raise InvalidCredentials
+    attempt: Attempt,
+) -> LoggedIn:
+    """Verify a password and open a new session (unknown user, wrong password and inactive
+    user fail alike)."""
+    key = username_key(username)
+    device_id = await _device_id(database, attempt.device_token, key)
+    account, new_hash = await _verify_throttled(
+        database,
+        hasher,
+        throttle,
+        settings,
+        key=key,
+        username=username,
+        password=password,
+        attempt=attempt,
+        device_id=device_id,
+    )
     if new_hash is not None:
         await db.execute(update(User).where(User.id == account.id).values(password_hash=new_hash))
-    return await open_session(
-        db, settings, user_id=account.id, username=account.username, ip=ip, user_agent=user_agent
+    issued = await sessions.open_session(
+        db, settings, user_id=account.id, username=account.username, origin=attempt.origin
     )
+    device_token = await _remember_device(db, account.id, device_id)
+    await audit.record_event(
+        db,
+        EventType.LOGIN_SUCCEEDED,
+        attempt.origin,
+        actor_user_id=account.id,
+        target_type="session",
+        target_id=issued.session_id,
+    )
+    return LoggedIn(issued, device_token)
 
 
-async def open_session(
-    db: AsyncSession,
-    settings: Settings,
-    *,
-    user_id: int,
-    username: str,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    authenticated_at: datetime | None = None,
-) -> IssuedSession:
-    """Create a session row for a user whose identity is already established."""
+async def _remember_device(db: AsyncSession, user_id: int, device_id: int | None) -> str | None:
     now = clock.now()
+    if device_id is not None:
+        await db.execute(
+            update(LoginDevice).where(LoginDevice.id == device_id).values(last_used_at=now)
+        )
+        return None
     token = new_token()
-    record = LoginSession(
-        user_id=user_id,
-        token_hash=hash_token(token),
-        created_at=now,
-        last_seen_at=now,
-        absolute_expires_at=now + timedelta(seconds=settings.session_absolute_timeout),
-        authenticated_at=authenticated_at or now,
-        ip=ip,
-        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
+    db.add(
+        LoginDevice(user_id=user_id, token_hash=hash_token(token), created_at=now, last_used_at=now)
     )
-    db.add(record)
     await db.flush()
-    return IssuedSession(token, record.id, user_id, username, record.absolute_expires_at)
+    return token
 
 
-async def resolve(database: Database, settings: Settings, token: str | None) -> Principal | None:
-    """The principal behind a session token, or None for anything unusable.
+async def reauthenticate(
+    db: AsyncSession,
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
+    principal: Principal,
+    *,
+    password: str,
+    attempt: Attempt,
+) -> None:
+    """Mark the current session freshly authenticated (a wrong password counts as a failure)."""
+    key = username_key(principal.username)
+    await _verify_throttled(
+        database,
+        hasher,
+        throttle,
+        settings,
+        key=key,
+        username=principal.username,
+        password=password,
+        attempt=attempt,
+        device_id=await _device_id(database, attempt.device_token, key),
+    )
+    await sessions.mark_reauthenticated(db, principal.session_id)
+    await audit.record_event(
+        db,
+        EventType.REAUTH_SUCCEEDED,
+        attempt.origin,
+        actor_user_id=principal.user_id,
+        target_type="session",
+        target_id=principal.session_id,
+    )
 
-    One query on the hot path; a second, short write only when ``last_seen_at``
-    is more than a minute old.
+
+async def change_password(
+    db: AsyncSession,
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    attempt: Attempt,
+) -> tuple[str, datetime]:
+    """Set a new password, revoke every other session and rotate this one.
+
+    Returns the current session's new token and its (unchanged) absolute deadline.
     """
-    if not token or not is_well_formed_token(token):
-        return None
-    principal = principal_from_rows(
-        await database.fetch(PRINCIPAL_QUERY, {"token_hash": hash_token(token)})
+    users_service.check_password_policy(new_password, username=principal.username)
+    key = username_key(principal.username)
+    await _verify_throttled(
+        database,
+        hasher,
+        throttle,
+        settings,
+        key=key,
+        username=principal.username,
+        password=current_password,
+        attempt=attempt,
+        device_id=await _device_id(database, attempt.device_token, key),
+        failure=lambda: BadRequest("Current password is incorrect"),
     )
-    now = clock.now()
-    if principal is None or not principal.is_usable(settings, now):
-        return None
-    if now - principal.last_seen_at >= LAST_SEEN_RESOLUTION:
-        await _touch(database, principal.session_id, now)
-    return principal
-
-
-async def _touch(database: Database, session_id: int, now: datetime) -> None:
-    """Record activity. Best effort: a busy database must not fail a read request."""
-    try:
-        async with database.session() as db:
-            await db.execute(
-                update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
-            )
-            await db.commit()
-    except DBAPIError as exc:
-        log.warning("last_seen_not_recorded", session_id=session_id, error=type(exc).__name__)
-
-
-async def revoke_token(db: AsyncSession, token: str | None) -> None:
-    """Revoke the session behind ``token`` if there is one (logout is idempotent)."""
-    if not token or not is_well_formed_token(token):
-        return
-    await db.execute(
-        update(LoginSession)
-        .where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+    await users_service.store_password(db, hasher, principal.user_id, new_password)
+    await sessions.revoke_user_sessions(
+        db, settings, principal.user_id, except_session_id=principal.session_id
     )
-
-
-async def revoke_user_sessions(db: AsyncSession, user_id: int) -> int:
-    """Revoke every live session of a user; returns how many."""
-    result = await db.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+    token = await sessions.rotate(db, principal.session_id, authenticated_at=clock.now())
+    await audit.record_event(
+        db,
+        EventType.PASSWORD_CHANGED,
+        attempt.origin,
+        actor_user_id=principal.user_id,
+        target_type="user",
+        target_id=principal.user_id,
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    # The absolute deadline is unchanged (an operator may have lowered the timeout since).
+    lowered = principal.session_created_at + timedelta(seconds=settings.session_absolute_timeout)
+    return token, min(principal.absolute_expires_at, lowered)
+
+
+async def register(
+    db: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    origin: Origin,
+) -> User:
+    """Self sign-up as a member (the route answers 404 while the operator has it off)."""
+    user = await users_service.create_user(
+        db, hasher, username=username, email=email, password=password
+    )
+    await audit.record_event(
+        db,
+        EventType.USER_REGISTERED,
+        origin,
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        detail={"username": user.username},
+    )
+    return user

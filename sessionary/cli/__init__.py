@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sessionary.cli import db, demo, serve, users
+from sessionary.cli import db, demo, serve, sessions, users
 
 app = typer.Typer(
     name="sessionary",
@@ -17,6 +17,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(sessions.app, name="sessions")
 
 
 def main() -> None:

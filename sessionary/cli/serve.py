@@ -21,6 +21,12 @@ def serve(
     settings = load_settings()  # fail here, in one line, rather than in every worker
     if workers > 1 and reload:
         raise typer.BadParameter("--reload runs a single process", param_hint="--workers")
+    if workers > 1 and settings.redis_url is None:
+        typer.echo(
+            f"warning: without SESSIONARY_REDIS_URL each of the {workers} workers counts failed "
+            "logins on its own (throttle limits apply per process)",
+            err=True,
+        )
     uvicorn.run(
         "sessionary.main:app",
         host=host,

@@ -54,7 +54,7 @@ def set_password(username: str, password_stdin: PasswordStdin = False) -> None:
     async def work() -> None:
         async with transaction(settings) as db:
             user = await users_service.get_by_username(db, username)
-            await users_service.set_password(db, make_hasher(settings), user, password)
+            await users_service.set_password(db, settings, make_hasher(settings), user, password)
 
     run(work)
     typer.echo(f"password set for {username}; their sessions were revoked")
@@ -68,7 +68,7 @@ def deactivate(username: str) -> None:
     async def work() -> int:
         async with transaction(settings) as db:
             return await users_service.deactivate(
-                db, await users_service.get_by_username(db, username)
+                db, settings, await users_service.get_by_username(db, username)
             )
 
     revoked = run(work)

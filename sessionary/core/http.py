@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address
-
 from starlette.requests import HTTPConnection
+
+from sessionary.core.client import resolve_client
 
 
 def client_ip(connection: HTTPConnection) -> str | None:
-    """The socket peer's address, or None when the peer is not an IP (a test client, a UNIX
-    socket). Proxy headers are not trusted here."""
-    if connection.client is None:
-        return None
-    try:
-        return str(ip_address(connection.client.host))
-    except ValueError:
-        return None
+    """The client's address: the socket peer, or the forwarded address when the peer is a
+    trusted proxy (SPEC §4); None when the peer is not an IP (a test client, a UNIX socket)."""
+    return resolve_client(connection.scope, connection.app.state.settings).ip
+
+
+def client_scheme(connection: HTTPConnection) -> str:
+    """The scheme the client used (``X-Forwarded-Proto`` only from a trusted proxy)."""
+    return resolve_client(connection.scope, connection.app.state.settings).scheme

@@ -15,6 +15,7 @@ from sessionary.testing.handles import AsyncLoginAs, LoginAs, SettingsOverride, 
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.matrix import ANON, ApiKey, AuthzMatrix, Role, Row, matrix_object
 from sessionary.testing.queries import QueryCounter
+from sessionary.testing.throttling import ThrottleHandle
 
 __all__ = [
     "ANON",
@@ -36,6 +37,7 @@ __all__ = [
     "SettingsOverride",
     "SyncDB",
     "TestProvider",
+    "ThrottleHandle",
     "UserFactory",
     "matrix_object",
 ]

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.testing import sentinel
+from sessionary.testing.audit import AuditLog
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
@@ -36,6 +37,7 @@ from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, T
 from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
 from sessionary.testing.queries import QueryCounter, describe
 from sessionary.testing.state import PROVIDER, RUN_STATE
+from sessionary.testing.throttling import reset_throttle
 from sessionary.users.models import User
 
 
@@ -173,13 +175,16 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
         app.state.settings, app.state.database = original_settings, original_database
         sentinel.activate(None)
         logging.getLogger().removeHandler(logs)
-        counts = loop.call(provider.close)
+        closed = loop.call(provider.close)
         del request.node.stash[PROVIDER]
+        reset_throttle(app, loop)
     for number, text in enumerate(logs.texts, start=1):
         watcher.scan(text, f"log record #{number}")
+    for number, text in enumerate(closed.audit_texts, start=1):
+        watcher.scan(text, f"audit event #{number}")
     if watcher.leaks:
         pytest.fail("secret leak: " + "; ".join(dict.fromkeys(watcher.leaks)), pytrace=False)
-    if counts is not None and (leaked := database.row_count_drift(counts)):
+    if closed.counts is not None and (leaked := database.row_count_drift(closed.counts)):
         pytest.fail(f"rows leaked past this test's clean-up: {leaked}", pytrace=False)
 
 
@@ -188,6 +193,13 @@ def _isolated(app: FastAPI) -> TestProvider:
     if not isinstance(database, TestProvider):
         raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
     return database
+
+
+@pytest.fixture
+def audit_log(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> AuditLog:
+    """What the app recorded in the audit log during this test: ``events(type=…)``,
+    ``assert_recorded(type, actor=…, target=…)`` (async: ``aevents``, ``aassert_recorded``)."""
+    return AuditLog(_isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture

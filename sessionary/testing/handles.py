@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from sessionary import clock
-from sessionary.auth import service as auth_service
+from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.isolation import TestProvider
@@ -114,7 +114,7 @@ async def open_test_session(
         authenticated_at -= timedelta(seconds=settings.reauth_window + 1)
     with database.queries.paused():
         async with database.session() as session:
-            issued = await auth_service.open_session(
+            issued = await auth_sessions.open_session(
                 session,
                 settings,
                 user_id=user.id,

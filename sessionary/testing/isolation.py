@@ -20,13 +20,34 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, AsyncTransaction
 
 from sessionary.config import Settings
 from sessionary.core.db import Database, writer
 from sessionary.testing.database import TestDatabase
 from sessionary.testing.queries import QueryLog
+
+
+@dataclass(frozen=True)
+class Closed:
+    """What a test left behind, read as its provider closes."""
+
+    counts: dict[str, int] | None  # rows per table after clean-up (None: no database yet)
+    audit_texts: list[str]  # the audit rows the test wrote, for the secret-leak sentinel
+
+
+_AUDIT_TEXT = text("SELECT type, target_id, user_agent, detail FROM audit_events ORDER BY id")
+
+
+async def _audit_texts(connection: AsyncConnection) -> list[str]:
+    try:
+        async with connection.begin_nested():
+            rows = (await connection.execute(_AUDIT_TEXT)).all()
+    except DBAPIError:  # an app without the audit table
+        return []
+    return [" ".join(str(value) for value in row) for row in rows]
 
 
 class TestProvider(Database, ABC):
@@ -64,9 +85,8 @@ class TestProvider(Database, ABC):
         """See :meth:`start`."""
 
     @abstractmethod
-    async def close(self) -> dict[str, int] | None:
-        """Undo what the test wrote (call on the test's loop); return the row counts left
-        behind, for the leak detector (None when the database was never created)."""
+    async def close(self) -> Closed:
+        """Undo what the test wrote (call on the test's loop) and say what was left."""
 
     async def written_rows(self, limit: int = 20) -> str:
         """The rows this test added beyond the migrations' seed, table by table."""
@@ -171,16 +191,19 @@ class IsolatedDatabase(TestProvider):
             finally:
                 await session.close()
 
-    async def close(self) -> dict[str, int] | None:
+    async def close(self) -> Closed:
         held, self._held = self._held, _Held()
         if held.connection is None:
             # Untouched through us; still count, in case the test wrote some other way.
-            return await self.test_database.row_counts() if self.test_database.is_ready else None
+            ready = self.test_database.is_ready
+            return Closed(await self.test_database.row_counts() if ready else None, [])
         try:
+            with self.queries.paused():
+                audit_texts = await _audit_texts(held.connection)
             if held.transaction is not None and held.transaction.is_active:
                 await held.transaction.rollback()
             # Counted on the same connection: no second checkout per test.
-            return await self.test_database.row_counts(held.connection)
+            return Closed(await self.test_database.row_counts(held.connection), audit_texts)
         finally:
             await held.connection.close()
 
@@ -207,5 +230,9 @@ class CommittingDatabase(TestProvider):
         finally:
             await session.close()
 
-    async def close(self) -> dict[str, int] | None:
-        return await self.test_database.reset() if self.test_database.is_ready else None
+    async def close(self) -> Closed:
+        if not self.test_database.is_ready:
+            return Closed(None, [])
+        async with self.test_database.engine().connect() as connection:
+            audit_texts = await _audit_texts(connection)
+        return Closed(await self.test_database.reset(), audit_texts)

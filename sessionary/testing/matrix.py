@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import func, select
 
 from sessionary.testing.handles import LoginAs
 
@@ -138,6 +139,28 @@ def _other_user(context: MatrixContext) -> Any:
 @matrix_object("custom_role")
 def _custom_role(context: MatrixContext) -> Any:
     return context.fixture("role_factory")(permissions=["notes:read"]).name
+
+
+def _latest_session_of(context: MatrixContext, user_id: int) -> Any:
+    from sessionary.auth.models import LoginSession
+
+    return context.fixture("db").scalar(
+        select(func.max(LoginSession.id)).where(LoginSession.user_id == user_id)
+    )
+
+
+@matrix_object("own_session")
+def _own_session(context: MatrixContext) -> Any:
+    if context.user is None:  # anonymous: any id will do, the answer is 401
+        return 1
+    return _latest_session_of(context, context.user.id)
+
+
+@matrix_object("other_session")
+def _other_session(context: MatrixContext) -> Any:
+    other = context.fixture("user_factory")()
+    context.fixture("login_as")(other)
+    return _latest_session_of(context, other.id)
 
 
 ClientBuilder = Callable[[MatrixContext], Any]

@@ -8,6 +8,7 @@ points ``SESSIONARY_DATABASE_URL`` at it, so even an app built at import time
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from sessionary.testing.fixtures import (
     async_db,
     async_login_as,
     async_member_client,
+    audit_log,
     client,
     clock,
     db,
@@ -47,6 +49,7 @@ from sessionary.testing.fixtures import (
 )
 from sessionary.testing.matrix import AuthzMatrix
 from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
+from sessionary.testing.throttling import throttle
 from sessionary.testing.urls import (
     UnsafeTestDatabase,
     check_safe,
@@ -68,6 +71,7 @@ __all__ = [
     "async_db",
     "async_login_as",
     "async_member_client",
+    "audit_log",
     "client",
     "clock",
     "db",
@@ -79,13 +83,15 @@ __all__ = [
     "sessionary_loop",
     "sessionary_portal",
     "settings",
+    "throttle",
     "transactional_db",
     "user",
     "user_factory",
 ]
 
 _ENV = "SESSIONARY_DATABASE_URL"
-_saved_env = pytest.StashKey[str | None]()
+_REDIS_ENV = ("SESSIONARY_REDIS_URL", "SESSIONARY_REDIS_KEY_PREFIX")
+_saved_env = pytest.StashKey[dict[str, str | None]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,18 +169,27 @@ def pytest_configure(config: pytest.Config) -> None:
         isolation=config.getoption("db_isolation"),
         postmortem=config.getoption("db_postmortem"),
     )
-    config.stash[_saved_env] = os.environ.get(_ENV)
+    config.stash[_saved_env] = {name: os.environ.get(name) for name in (_ENV, *_REDIS_ENV)}
     os.environ[_ENV] = url
+    if redis_url := os.environ.get("SESSIONARY_TEST_REDIS_URL"):
+        # Workers and runs share one Redis: each gets keys of its own, never a FLUSHDB.
+        os.environ["SESSIONARY_REDIS_URL"] = redis_url
+        os.environ["SESSIONARY_REDIS_KEY_PREFIX"] = (
+            f"sessionary-test:{worker or 'main'}:{uuid.uuid4().hex[:8]}:"
+        )
+    else:
+        # Never the operator's Redis: without a test Redis, counts stay in memory.
+        os.environ.pop("SESSIONARY_REDIS_URL", None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _saved_env not in config.stash:
         return
-    saved = config.stash[_saved_env]
-    if saved is None:
-        os.environ.pop(_ENV, None)
-    else:
-        os.environ[_ENV] = saved
+    for name, saved in config.stash[_saved_env].items():
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

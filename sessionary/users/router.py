@@ -1,31 +1,99 @@
-"""The current user's own views."""
+"""The current user's own profile and password."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, status
 
-from sessionary.auth.dependencies import CurrentPrincipal
-from sessionary.users.schemas import ProtectedData, UserMe
+from sessionary.audit.dependencies import RequestOrigin
+from sessionary.auth import service as auth_service
+from sessionary.auth.cookies import set_session_cookie
+from sessionary.auth.dependencies import (
+    CurrentPrincipal,
+    FreshPrincipal,
+    LoginAttempt,
+    ThrottleDep,
+)
+from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
+from sessionary.users import service as users_service
+from sessionary.users.schemas import PasswordChange, ProtectedData, UserMe, UserMeUpdate
 
 router = APIRouter(tags=["users"])
 
 _UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid session"}}
 
 
-@router.get("/users/me", response_model=UserMe, responses=_UNAUTHENTICATED)
-async def read_me(principal: CurrentPrincipal) -> UserMe:
-    """The current user with roles and effective permissions."""
+def _me(principal: CurrentPrincipal, email: str | None = None) -> UserMe:
     return UserMe(
         user_id=principal.user_id,
         username=principal.username,
-        email=principal.email,
+        email=email or principal.email,
         roles=sorted(principal.roles),
         permissions=sorted(principal.permissions),
         is_active=principal.is_active,
         created_at=principal.created_at,
     )
+
+
+@router.get("/users/me", response_model=UserMe, responses=_UNAUTHENTICATED)
+async def read_me(principal: CurrentPrincipal) -> UserMe:
+    """The current user with roles and effective permissions."""
+    return _me(principal)
+
+
+@router.patch(
+    "/users/me",
+    response_model=UserMe,
+    responses={
+        **_UNAUTHENTICATED,
+        403: {"description": "Reauthentication required"},
+        409: {"description": "Email already in use"},
+    },
+)
+async def update_me(
+    body: UserMeUpdate, principal: FreshPrincipal, db: DbSession, origin: RequestOrigin
+) -> UserMe:
+    """Change my email (needs a password entered within the re-authentication window)."""
+    user = await users_service.update_email(db, principal.user_id, body.email, origin)
+    return _me(principal, email=user.email)
+
+
+@router.post(
+    "/users/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **_UNAUTHENTICATED,
+        400: {"description": "Current password is incorrect"},
+        422: {"description": "The new password breaks the policy (the detail says why)"},
+        429: {"description": "Too many failed attempts"},
+    },
+)
+async def change_password(
+    body: PasswordChange,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    database: DatabaseDep,
+    hasher: HasherDep,
+    throttle: ThrottleDep,
+    settings: SettingsDep,
+    attempt: LoginAttempt,
+) -> Response:
+    """Change my password: my other sessions end, this one continues with a new token."""
+    token, deadline = await auth_service.change_password(
+        db,
+        database,
+        hasher,
+        throttle,
+        settings,
+        principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        attempt=attempt,
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    set_session_cookie(response, settings, token, deadline)
+    return response
 
 
 @router.get("/protected_data/", response_model=ProtectedData, responses=_UNAUTHENTICATED)

@@ -10,18 +10,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
-from sessionary.auth import service as auth_service
+from sessionary.audit import service as audit
+from sessionary.audit.service import EventType, Origin
+from sessionary.auth import sessions as auth_sessions
+from sessionary.config import Settings
 from sessionary.core.password_policy import policy_violation
 from sessionary.core.security import PasswordHasher
-from sessionary.errors import BadRequest, Conflict, NotFound
+from sessionary.errors import Conflict, NotFound, SessionaryError
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.users.models import User
 from sessionary.users.usernames import email_key, normalize_email, normalize_username, username_key
 
 
-class WeakPassword(BadRequest):
-    pass
+class WeakPassword(SessionaryError):
+    """The password policy said no (422, with the reason)."""
+
+    status_code = 422
+
+
+def check_password_policy(password: str, *, username: str | None) -> None:
+    if reason := policy_violation(password, username=username):
+        raise WeakPassword(reason)
 
 
 async def unknown_roles(db: AsyncSession, names: Iterable[str]) -> list[str]:
@@ -46,8 +56,8 @@ async def create_user(
     """Create an account with the given roles. Raises BadRequest, NotFound (role) or Conflict."""
     shown = normalize_username(username)
     email = normalize_email(email)
-    if enforce_policy and (reason := policy_violation(password, username=shown)):
-        raise WeakPassword(reason)
+    if enforce_policy:
+        check_password_policy(password, username=shown)
     role_names = sorted(set(roles))
     if missing := await unknown_roles(db, role_names):
         raise NotFound(f"Unknown role: {', '.join(missing)}")
@@ -96,24 +106,59 @@ async def role_names(db: AsyncSession, user_id: int) -> list[str]:
     )
 
 
-async def set_password(db: AsyncSession, hasher: PasswordHasher, user: User, password: str) -> None:
-    """Set a new password (policy enforced) and revoke every session of the user."""
-    if reason := policy_violation(password, username=user.username):
-        raise WeakPassword(reason)
+async def store_password(
+    db: AsyncSession, hasher: PasswordHasher, user_id: int, password: str
+) -> None:
     await db.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(User.id == user_id)
         .values(password_hash=await hasher.hash(password), updated_at=clock.now())
     )
-    await auth_service.revoke_user_sessions(db, user.id)
 
 
-async def deactivate(db: AsyncSession, user: User) -> int:
+async def set_password(
+    db: AsyncSession, settings: Settings, hasher: PasswordHasher, user: User, password: str
+) -> None:
+    """Set a new password (policy enforced) and revoke every session of the user."""
+    check_password_policy(password, username=user.username)
+    await store_password(db, hasher, user.id, password)
+    await auth_sessions.revoke_user_sessions(db, settings, user.id)
+
+
+async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origin) -> User:
+    """Change a user's email (409 when another account has it)."""
+    shown = normalize_email(email)
+    taken = await db.scalar(
+        select(func.count()).where(User.email_key == email_key(shown), User.id != user_id)
+    )
+    if taken:
+        raise Conflict("Email already in use")
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    user.email, user.email_key, user.updated_at = shown, email_key(shown), clock.now()
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise Conflict("Email already in use") from None
+    await audit.record_event(
+        db,
+        EventType.USER_UPDATED,
+        origin,
+        actor_user_id=user_id,
+        target_type="user",
+        target_id=user_id,
+        detail={"fields": ["email"]},
+    )
+    return user
+
+
+async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
     """Deactivate an account and revoke its sessions; returns how many were revoked."""
     await db.execute(
         update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
     )
-    return await auth_service.revoke_user_sessions(db, user.id)
+    return await auth_sessions.revoke_user_sessions(db, settings, user.id)
 
 
 DEMO_USERS = ({"username": "user123", "password": "secretpassword", "email": "user@example.com"},)

@@ -478,7 +478,9 @@ class TestVerificationBeforeWrites:
         monkeypatch.setattr(queries, "record", recording)
         monkeypatch.setattr(PasswordHasher, "verify_sync", verifying)
 
-        with assert_num_queries(2):  # read the credentials, insert the session
+        # Read the credentials; then, after verifying: the session cap, the session,
+        # the device cookie's row and the audit event.
+        with assert_num_queries(5):
             assert login(client, user.username).status_code == 200
 
         before = events[: events.index("<VERIFY>")]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sessionary import migrations
-from sessionary.auth import service as auth_service
+from sessionary.auth import sessions as auth_sessions
 from sessionary.auth.principal import Principal
 from sessionary.config import Settings
 from sessionary.core.db import Database, engine_for_url
@@ -115,7 +115,7 @@ class ScratchDatabase:
             database = Database(self.settings)
             try:
                 async with database.session() as session:
-                    issued = await auth_service.open_session(
+                    issued = await auth_sessions.open_session(
                         session, self.settings, user_id=user_id, username=username
                     )
                     await session.commit()
@@ -131,7 +131,7 @@ class ScratchDatabase:
         async def lookup() -> Principal | None:
             database = Database(self.settings)
             try:
-                return await auth_service.resolve(database, self.settings, token)
+                return await auth_sessions.resolve(database, self.settings, token)
             finally:
                 await database.stop()
 

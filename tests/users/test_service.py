@@ -19,6 +19,7 @@ from sessionary.roles.permissions import MEMBER
 from sessionary.testing import Clock, SyncDB
 from sessionary.users import service as users_service
 from sessionary.users.models import User
+from sessionary.users.service import WeakPassword
 from sessionary.users.usernames import USERNAME_MAX
 
 GOOD_PASSWORD = "plum-orbit-lantern-42"
@@ -216,9 +217,9 @@ class TestPasswordPolicy:
         assert policy_violation("all lowercase words here") is None
 
     def test_create_user_enforces_it(self, create_user: CreateUser, db: SyncDB) -> None:
-        with pytest.raises(BadRequest, match="too common"):
+        with pytest.raises(WeakPassword, match="too common"):
             create_user("alice", password="password1")
-        with pytest.raises(BadRequest, match="username"):
+        with pytest.raises(WeakPassword, match="username"):
             create_user("carol-the-admin", password="Carol-The-Admin")
         assert user_count(db) == 0
 

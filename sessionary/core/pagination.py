@@ -1,0 +1,48 @@
+"""Offset pagination shared by every list endpoint: ``limit`` 1-100 (default 50), ``offset``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    offset: int
+
+
+def _page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PageRequest:
+    return PageRequest(limit, offset)
+
+
+PageParams = Annotated[PageRequest, Depends(_page_request)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page_of(rows: Sequence[T], page: PageRequest) -> Page[T]:
+    """Build a page from up to ``limit + 1`` rows (the extra one says whether more follow)."""
+    more = len(rows) > page.limit
+    return Page[T](
+        items=list(rows[: page.limit]),
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.offset + page.limit if more else None,
+    )
