@@ -1,0 +1,1 @@
+"""API keys: service accounts acting with their scopes ∩ their owner's permissions."""

@@ -1,0 +1,1 @@
+"""Notes: the example domain resource, with object-level authorization."""
