@@ -61,6 +61,7 @@ class TestDatabase:
         self._seed: _Seed | None = None
         self._expected_counts: dict[str, int] = {}
         self.queries = QueryLog()
+        self.audit_written = False
 
     @property
     def is_ready(self) -> bool:
@@ -235,7 +236,10 @@ class TestDatabase:
         return engine
 
     def _on_execute(self, *args: Any) -> None:
-        self.queries.record(args[2])  # (conn, cursor, statement, parameters, context, many)
+        statement: str = args[2]  # (conn, cursor, statement, parameters, context, many)
+        self.queries.record(statement)
+        if statement.startswith("INSERT INTO audit_events"):
+            self.audit_written = True  # the sentinel reads audit rows only when there are some
 
     async def dispose_engine(self) -> None:
         """Close the running loop's pool."""

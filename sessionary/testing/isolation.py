@@ -198,8 +198,11 @@ class IsolatedDatabase(TestProvider):
             ready = self.test_database.is_ready
             return Closed(await self.test_database.row_counts() if ready else None, [])
         try:
-            with self.queries.paused():
-                audit_texts = await _audit_texts(held.connection)
+            audit_texts: list[str] = []
+            if self.test_database.audit_written:
+                self.test_database.audit_written = False
+                with self.queries.paused():
+                    audit_texts = await _audit_texts(held.connection)
             if held.transaction is not None and held.transaction.is_active:
                 await held.transaction.rollback()
             # Counted on the same connection: no second checkout per test.
@@ -233,6 +236,7 @@ class CommittingDatabase(TestProvider):
     async def close(self) -> Closed:
         if not self.test_database.is_ready:
             return Closed(None, [])
+        self.test_database.audit_written = False
         async with self.test_database.engine().connect() as connection:
             audit_texts = await _audit_texts(connection)
         return Closed(await self.test_database.reset(), audit_texts)
