@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from sessionary import __version__
+from sessionary.api_keys.router import router as api_keys_router
+from sessionary.audit.router import router as audit_router
 from sessionary.auth.router import router as auth_router
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
@@ -20,6 +22,9 @@ from sessionary.core.request_limits import RequestLimitsMiddleware
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import register_error_handlers
 from sessionary.health.router import router as health_router
+from sessionary.notes.router import router as notes_router
+from sessionary.roles.router import router as roles_router
+from sessionary.users.admin_router import router as users_admin_router
 from sessionary.users.router import router as users_router
 
 
@@ -77,5 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(users_router)
+    # After users_router: /users/me must match before /users/{user_id}.
+    app.include_router(users_admin_router)
+    app.include_router(roles_router)
+    app.include_router(audit_router)
     app.include_router(health_router)
+    app.include_router(api_keys_router)
+    app.include_router(notes_router)
     return app

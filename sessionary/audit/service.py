@@ -9,16 +9,19 @@ in a short transaction of its own, for events about requests that fail (401,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit.models import AuditEvent
 from sessionary.core.db import Database
+from sessionary.core.pagination import PageRequest
 
 log = structlog.get_logger(__name__)
 
@@ -136,3 +139,30 @@ async def record_event_now(
             await db.commit()
     except DBAPIError as exc:
         log.warning("audit_event_not_recorded", type=type_.value, error=type(exc).__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """``GET /audit-events`` filters: ``since`` is inclusive, ``until`` exclusive."""
+
+    actor_user_id: int | None = None
+    type: EventType | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_events(
+    db: AsyncSession, filters: EventFilter, page: PageRequest
+) -> list[AuditEvent]:
+    """Matching events, newest first (ties by id), ``limit + 1`` of them."""
+    statement = select(AuditEvent)
+    if filters.actor_user_id is not None:
+        statement = statement.where(AuditEvent.actor_user_id == filters.actor_user_id)
+    if filters.type is not None:
+        statement = statement.where(AuditEvent.type == filters.type.value)
+    if filters.since is not None:
+        statement = statement.where(AuditEvent.created_at >= filters.since)
+    if filters.until is not None:
+        statement = statement.where(AuditEvent.created_at < filters.until)
+    statement = statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return list(await db.scalars(statement.offset(page.offset).limit(page.limit + 1)))

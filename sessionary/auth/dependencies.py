@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sessionary import clock
+from sessionary.api_keys import service as api_keys_service
 from sessionary.audit.dependencies import request_origin
 from sessionary.auth import sessions
-from sessionary.auth.principal import Principal
+from sessionary.auth.principal import SESSION_REQUIRED, Principal
 from sessionary.auth.service import Attempt
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.core.client import client_bucket
@@ -39,14 +41,30 @@ def session_token(request: Request) -> str | None:
     return token
 
 
-async def get_principal(request: Request) -> Principal:
-    """The authenticated principal; 401 for a missing, unknown, expired or revoked session."""
-    principal = await sessions.resolve(
-        get_database(request),
-        get_settings(request),
-        session_token(request),
-        request_origin(request),
-    )
+# Declares the scheme in OpenAPI (so /docs can "Authorize"); it never answers by itself.
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="ApiKey", description="An API key: `Bearer sk_…`"
+)
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def get_principal(request: Request, bearer: Bearer) -> Principal:
+    """The authenticated principal: an API key when an ``Authorization`` header is sent (any
+    scheme but a well-formed ``Bearer`` key is 401), else the session cookie; 401 for a
+    missing, unknown, expired or revoked credential."""
+    if "authorization" in request.headers:
+        principal = (
+            await api_keys_service.resolve(get_database(request), bearer.credentials)
+            if bearer is not None
+            else None
+        )
+    else:
+        principal = await sessions.resolve(
+            get_database(request),
+            get_settings(request),
+            session_token(request),
+            request_origin(request),
+        )
     if principal is None:
         raise NotAuthenticated
     return principal
@@ -68,7 +86,12 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
 
 
 async def require_fresh(request: Request, principal: CurrentPrincipal) -> Principal:
-    """A cookie session that entered a password within the re-authentication window."""
+    """A cookie session that entered a password within the re-authentication window.
+
+    An API key never qualifies: it cannot enter a password.
+    """
+    if principal.is_api_key:
+        raise PermissionDenied("Reauthentication required")
     window = timedelta(seconds=get_settings(request).reauth_window)
     if clock.now() - principal.authenticated_at > window:
         raise PermissionDenied("Reauthentication required")
@@ -76,6 +99,17 @@ async def require_fresh(request: Request, principal: CurrentPrincipal) -> Princi
 
 
 FreshPrincipal = Annotated[Principal, Depends(require_fresh)]
+
+
+async def require_session(principal: CurrentPrincipal) -> Principal:
+    """A principal acting through a cookie session (an API key is 403): for routes about the
+    current session itself (re-authentication, password change, the session list)."""
+    if principal.is_api_key:
+        raise PermissionDenied(SESSION_REQUIRED)
+    return principal
+
+
+SessionPrincipal = Annotated[Principal, Depends(require_session)]
 
 
 def get_throttle(request: Request) -> LoginThrottle:

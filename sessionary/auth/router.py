@@ -14,8 +14,8 @@ from sessionary.auth import sessions
 from sessionary.auth.cookies import clear_session_cookie, set_device_cookie, set_session_cookie
 from sessionary.auth.dependencies import (
     DEVICE_COOKIE,
-    CurrentPrincipal,
     LoginAttempt,
+    SessionPrincipal,
     ThrottleDep,
     session_token,
 )
@@ -89,7 +89,7 @@ async def logout(
 
 @router.post("/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTHENTICATED)
 async def logout_all(
-    principal: CurrentPrincipal, db: DbSession, settings: SettingsDep, origin: RequestOrigin
+    principal: SessionPrincipal, db: DbSession, settings: SettingsDep, origin: RequestOrigin
 ) -> Response:
     """Revoke every session of the current user, this one included."""
     await sessions.revoke_user_sessions(db, settings, principal.user_id)
@@ -108,7 +108,7 @@ async def logout_all(
 
 @router.get("/auth/sessions", response_model=Page[SessionRead], responses=_AUTHENTICATED)
 async def list_my_sessions(
-    principal: CurrentPrincipal, db: DbSession, settings: SettingsDep, page: PageParams
+    principal: SessionPrincipal, db: DbSession, settings: SettingsDep, page: PageParams
 ) -> Page[SessionRead]:
     """My live sessions, newest first."""
     rows = await sessions.list_sessions(db, settings, principal.user_id, page)
@@ -134,7 +134,7 @@ async def list_my_sessions(
 )
 async def revoke_my_session(
     session_id: int,
-    principal: CurrentPrincipal,
+    principal: SessionPrincipal,
     db: DbSession,
     settings: SettingsDep,
     origin: RequestOrigin,
@@ -151,7 +151,7 @@ async def revoke_my_session(
 )
 async def reauthenticate(
     body: ReauthRequest,
-    principal: CurrentPrincipal,
+    principal: SessionPrincipal,
     db: DbSession,
     database: DatabaseDep,
     hasher: HasherDep,

@@ -17,6 +17,7 @@ import pytest
 
 from sessionary.core.db import InvalidDatabaseURL
 from sessionary.testing import matrix
+from sessionary.testing.api_keys import api_key_client, api_key_factory, async_api_key_client
 from sessionary.testing.fixtures import (
     _sessionary_async_lifespan,
     _sessionary_isolation,
@@ -48,6 +49,7 @@ from sessionary.testing.fixtures import (
     user_factory,
 )
 from sessionary.testing.matrix import AuthzMatrix
+from sessionary.testing.notes import note_factory
 from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
 from sessionary.testing.throttling import throttle
 from sessionary.testing.urls import (
@@ -64,9 +66,12 @@ __all__ = [
     "_sessionary_runner",
     "admin_client",
     "admin_user",
+    "api_key_client",
+    "api_key_factory",
     "assert_max_num_queries",
     "assert_num_queries",
     "async_admin_client",
+    "async_api_key_client",
     "async_client",
     "async_db",
     "async_login_as",
@@ -77,6 +82,7 @@ __all__ = [
     "db",
     "login_as",
     "member_client",
+    "note_factory",
     "role_factory",
     "sessionary_app",
     "sessionary_database",

@@ -13,6 +13,7 @@ from sessionary.auth.dependencies import (
     CurrentPrincipal,
     FreshPrincipal,
     LoginAttempt,
+    SessionPrincipal,
     ThrottleDep,
 )
 from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
@@ -71,7 +72,7 @@ async def update_me(
 )
 async def change_password(
     body: PasswordChange,
-    principal: CurrentPrincipal,
+    principal: SessionPrincipal,
     db: DbSession,
     database: DatabaseDep,
     hasher: HasherDep,

@@ -7,8 +7,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sessionary.core.pagination import Page
 from sessionary.users.models import User
-from sessionary.users.usernames import EMAIL_MAX
+from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
+
+# Before NFKC a code point may expand (up to 18 times); the policy checks the normalised form.
+_RAW_PASSWORD_MAX = 128 * 18
+_ROLES_MAX = 64
 
 
 class ProtectedData(BaseModel):
@@ -46,6 +51,30 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(min_length=1, max_length=128 * 18)
     new_password: str = Field(min_length=1, max_length=128 * 18)
+
+
+class UserCreate(BaseModel):
+    """``POST /users``: ``roles`` omitted means ``member`` (setting any needs roles:assign)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
+    email: str = Field(min_length=3, max_length=EMAIL_MAX)
+    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+    roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+
+
+class UserUpdate(BaseModel):
+    """``PATCH /users/{id}``: exactly the fields an administrator may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, min_length=3, max_length=EMAIL_MAX)
+    is_active: bool | None = None
+    roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+
+
+UserPage = Page[UserRead]
 
 
 def user_read(user: User, roles: Iterable[str]) -> UserRead:

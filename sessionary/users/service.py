@@ -1,4 +1,10 @@
-"""Accounts: creation, passwords, activation."""
+"""Accounts: creation, passwords, activation, and their administration.
+
+Administration rules (SPEC §3): setting roles needs ``roles:assign`` and a freshly
+re-authenticated cookie session; nobody grants a permission they lack, nor changes,
+deactivates or deletes a user who holds one (403); the last active admin is never demoted,
+deactivated or deleted (409).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,12 @@ from sessionary.users.usernames import email_key, normalize_email, normalize_use
 
 class WeakPassword(SessionaryError):
     """The password policy said no (422, with the reason)."""
+
+    status_code = 422
+
+
+class UnknownRole(SessionaryError):
+    """A role name that does not exist, in an admin request body (422)."""
 
     status_code = 422
 
@@ -127,20 +139,10 @@ async def set_password(
 
 async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origin) -> User:
     """Change a user's email (409 when another account has it)."""
-    shown = normalize_email(email)
-    taken = await db.scalar(
-        select(func.count()).where(User.email_key == email_key(shown), User.id != user_id)
-    )
-    if taken:
-        raise Conflict("Email already in use")
     user = await db.get(User, user_id)
     if user is None:
         raise NotFound("User not found")
-    user.email, user.email_key, user.updated_at = shown, email_key(shown), clock.now()
-    try:
-        await db.flush()
-    except IntegrityError:
-        raise Conflict("Email already in use") from None
+    await set_email(db, user, email)
     await audit.record_event(
         db,
         EventType.USER_UPDATED,
@@ -159,6 +161,9 @@ async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
         update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
     )
     return await auth_sessions.revoke_user_sessions(db, settings, user.id)
+
+
+# --- administration (GET/POST/PATCH/DELETE /users) ---------------------------------------
 
 
 DEMO_USERS = ({"username": "user123", "password": "secretpassword", "email": "user@example.com"},)
@@ -187,3 +192,18 @@ async def load_demo_users(db: AsyncSession, hasher: PasswordHasher) -> DemoResul
         await create_user(db, hasher, **demo, roles=[MEMBER], enforce_policy=False)
         created.append(demo["username"])
     return DemoResult(created, present, bypassed)
+
+
+async def set_email(db: AsyncSession, user: User, email: str) -> None:
+    """Change an account's email (409 when another account has it)."""
+    shown = normalize_email(email)
+    taken = await db.scalar(
+        select(func.count()).where(User.email_key == email_key(shown), User.id != user.id)
+    )
+    if taken:
+        raise Conflict("Email already in use")
+    user.email, user.email_key, user.updated_at = shown, email_key(shown), clock.now()
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise Conflict("Email already in use") from None

@@ -80,7 +80,7 @@ class World:
 class Expected:
     actor_user_id: int | None
     target_type: str | None
-    target_id: int | None
+    target_id: int | str | None
 
 
 def _login_succeeded(w: World) -> Expected:
@@ -159,7 +159,84 @@ def _user_updated(w: World) -> Expected:
     return Expected(w.alice.id, "user", w.alice.id)
 
 
+def _user_created(w: World) -> Expected:
+    admin = w.login_as("admin")
+    body = {"username": "carol", "email": "carol@example.com", "password": NEW_PASSWORD}
+    response = admin.post("/users", json=body)
+    assert response.status_code == 201, response.text
+    return Expected(admin.user.id, "user", response.json()["user_id"])
+
+
+def _user_deactivated(w: World) -> Expected:
+    admin = w.login_as("admin")
+    response = admin.patch(f"/users/{w.alice.id}", json={"is_active": False})
+    assert response.status_code == 200, response.text
+    return Expected(admin.user.id, "user", w.alice.id)
+
+
+def _user_deleted(w: World) -> Expected:
+    admin = w.login_as("admin")
+    assert admin.delete(f"/users/{w.alice.id}").status_code == 204
+    return Expected(admin.user.id, "user", w.alice.id)
+
+
+def _user_roles_changed(w: World) -> Expected:
+    admin = w.login_as("admin")
+    response = admin.patch(f"/users/{w.alice.id}", json={"roles": ["admin"]})
+    assert response.status_code == 200, response.text
+    return Expected(admin.user.id, "user", w.alice.id)
+
+
+def _role_created(w: World) -> Expected:
+    admin = w.login_as("admin")
+    response = admin.post("/roles", json={"name": "auditor", "permissions": ["audit:read"]})
+    assert response.status_code == 201, response.text
+    return Expected(admin.user.id, "role", "auditor")
+
+
+def _role_updated(w: World) -> Expected:
+    admin = w.login_as("admin")
+    response = admin.patch("/roles/member", json={"permissions": ["notes:read"]})
+    assert response.status_code == 200, response.text
+    return Expected(admin.user.id, "role", "member")
+
+
+def _role_deleted(w: World) -> Expected:
+    admin = w.login_as("admin")
+    assert admin.post("/roles", json={"name": "temp", "permissions": []}).status_code == 201
+    assert admin.delete("/roles/temp").status_code == 204
+    return Expected(admin.user.id, "role", "temp")
+
+
+def _create_key(browser: TestClient) -> int:
+    response = browser.post("/api-keys", json={"name": "ci", "scopes": ["notes:read"]})
+    assert response.status_code == 201, response.text
+    key_id: int = response.json()["id"]
+    return key_id
+
+
+def _api_key_created(w: World) -> Expected:
+    key_id = _create_key(w.login_as(w.alice))
+    return Expected(w.alice.id, "api_key", key_id)
+
+
+def _api_key_revoked(w: World) -> Expected:
+    browser = w.login_as(w.alice)
+    key_id = _create_key(browser)
+    assert browser.delete(f"/api-keys/{key_id}").status_code == 204
+    return Expected(w.alice.id, "api_key", key_id)
+
+
 SCENARIOS: dict[str, Callable[[World], Expected]] = {
+    "user.created": _user_created,
+    "user.deactivated": _user_deactivated,
+    "user.deleted": _user_deleted,
+    "user.roles_changed": _user_roles_changed,
+    "role.created": _role_created,
+    "role.updated": _role_updated,
+    "role.deleted": _role_deleted,
+    "api_key.created": _api_key_created,
+    "api_key.revoked": _api_key_revoked,
     "login.succeeded": _login_succeeded,
     "login.failed": _login_failed,
     "login.throttled": _login_throttled,

@@ -120,8 +120,9 @@ class InnerRun:
         return asyncio.run(_execute(parsed.render_as_string(hide_password=False), sql, params))
 
     def create_database(self, note: str, *, marked: bool, url: str | None = None) -> None:
-        """A database holding table ``notes`` with one row. ``marked``: carrying the toolkit's
-        marker (a PostgreSQL comment, a SQLite application_id), as if an earlier run made it."""
+        """A database holding table ``lifecycle_marks`` with one row. ``marked``: carrying the
+        toolkit's marker (a PostgreSQL comment, a SQLite application_id), as if an earlier run
+        made it."""
         parsed = make_url(url or self.url)
         if parsed.get_backend_name() == "postgresql":
             self._maintenance(f'CREATE DATABASE "{parsed.database}"')
@@ -134,9 +135,10 @@ class InnerRun:
                 connection.commit()
 
     def write_note(self, note: str, url: str | None = None) -> None:
-        """Commit table ``notes`` holding ``note``: only a database kept as is still has it."""
-        self.execute("CREATE TABLE notes (note VARCHAR(32))", url)
-        self.execute("INSERT INTO notes (note) VALUES (:note)", url, note=note)
+        """Commit table ``lifecycle_marks`` holding ``note``: only a database kept as is still
+        has it."""
+        self.execute("CREATE TABLE lifecycle_marks (note VARCHAR(32))", url)
+        self.execute("INSERT INTO lifecycle_marks (note) VALUES (:note)", url, note=note)
 
     def drop(self, url: str) -> None:
         parsed = make_url(url)

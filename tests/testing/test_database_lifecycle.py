@@ -32,7 +32,7 @@ def test_settings_and_clock_without_database(settings, clock):
     assert clock.advance(minutes=1) == start + timedelta(minutes=1)
 """
 
-# The ``notes`` table is committed from outside any run (InnerRun.create_database or by
+# The ``lifecycle_marks`` table is committed from outside any run (InnerRun.create_database or by
 # hand): NOTE says what this worker's database should hold. Four tests, so that both
 # workers of ``-n 2`` get some.
 NOTES_CHECK = """
@@ -46,9 +46,9 @@ from sessionary.users.models import User
 
 def notes(db):
     def look(session):
-        if not inspect(session.connection()).has_table("notes"):
+        if not inspect(session.connection()).has_table("lifecycle_marks"):
             return None
-        return session.execute(text("SELECT note FROM notes")).scalar_one()
+        return session.execute(text("SELECT note FROM lifecycle_marks")).scalar_one()
 
     return db.run(lambda session: session.run_sync(look))
 
@@ -131,4 +131,4 @@ class TestForeignDatabaseIsNeverTouched:
         result.stdout.fnmatch_lines(
             [f"*database '{name}' exists and was not created by sessionary.testing*"]
         )
-        assert inner.execute("SELECT note FROM notes") == [("keep me",)]
+        assert inner.execute("SELECT note FROM lifecycle_marks") == [("keep me",)]

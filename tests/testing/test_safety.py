@@ -37,7 +37,7 @@ class TestOperatorsDatabaseIsRefused:
         result = inner.run()
 
         _refused(result, "*is SESSIONARY_DATABASE_URL, the operator's database*")
-        assert inner.execute("SELECT note FROM notes") == [("operator data",)]
+        assert inner.execute("SELECT note FROM lifecycle_marks") == [("operator data",)]
 
     def test_db_url_equal_to_sessionary_database_url_in_dot_env(self, inner: InnerRun) -> None:
         inner.create_database("operator data", marked=False)
@@ -58,7 +58,7 @@ class TestOperatorsDatabaseIsRefused:
         result = inner.run()
 
         _refused(result, "*is SESSIONARY_DATABASE_URL, the operator's database*")
-        assert inner.execute("SELECT note FROM notes") == [("operator data",)]
+        assert inner.execute("SELECT note FROM lifecycle_marks") == [("operator data",)]
 
 
 @pytest.mark.no_db

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from sessionary.roles.permissions import Permission
 from sessionary.testing import LoginAs, QueryCounter, UserFactory
+from sessionary.testing.api_keys import ApiKeyClientMaker
 from sessionary.users.models import User
 
 
@@ -48,6 +49,18 @@ class TestUsersMe:
         with assert_num_queries(1):
             assert member_client.get("/users/me").status_code == 200
             assert member_client.get("/protected_data/").status_code == 200
+
+    def test_bearer_hot_path_is_one_query(
+        self,
+        api_key_client: ApiKeyClientMaker,
+        assert_num_queries: QueryCounter,
+    ) -> None:
+        keyed = api_key_client(["notes:read"])
+        keyed.get("/users/me")  # the first use records last_used_at (once a minute at most)
+
+        with assert_num_queries(1):
+            assert keyed.get("/users/me").status_code == 200
+            assert keyed.get("/protected_data/").status_code == 200
 
 
 class TestProtectedData:

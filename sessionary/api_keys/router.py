@@ -1,0 +1,78 @@
+"""My API keys: create (needs a freshly re-authenticated cookie session), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from sessionary.api_keys import service as api_keys_service
+from sessionary.api_keys.models import ApiKey
+from sessionary.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
+from sessionary.audit.dependencies import RequestOrigin
+from sessionary.auth.dependencies import FreshPrincipal, require
+from sessionary.auth.principal import Principal
+from sessionary.core.dependencies import DbSession
+from sessionary.core.pagination import PageParams, page_of
+from sessionary.roles.permissions import Permission
+
+router = APIRouter(tags=["api keys"])
+
+KeyWriter = Annotated[Principal, Depends(require(Permission.API_KEYS_WRITE))]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated"},
+    403: {"description": "Missing api_keys:write"},
+}
+
+
+def _read(row: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    dependencies=[Depends(require(Permission.API_KEYS_WRITE))],
+    responses={
+        **_ERRORS,
+        403: {"description": "Missing api_keys:write, a scope not held, or reauthentication"},
+    },
+)
+async def create_api_key(
+    body: ApiKeyCreate, principal: FreshPrincipal, db: DbSession, origin: RequestOrigin
+) -> ApiKeyCreated:
+    """Create a key acting with ``scopes`` (the secret ``key`` is shown this once)."""
+    issued = await api_keys_service.issue_api_key(
+        db, principal, origin, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+    )
+    row = issued.row
+    return ApiKeyCreated(
+        id=row.id,
+        key=issued.key,
+        prefix=row.prefix,
+        name=row.name,
+        scopes=row.scopes,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/api-keys", response_model=ApiKeyPage, responses=_ERRORS)
+async def list_api_keys(principal: KeyWriter, db: DbSession, page: PageParams) -> ApiKeyPage:
+    """My keys that are not revoked, by id (never the secret)."""
+    rows = await api_keys_service.list_keys(db, principal, page)
+    return page_of([_read(row) for row in rows], page)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_ERRORS, 404: {"description": "No such key of mine"}},
+)
+async def revoke_api_key(
+    key_id: int, principal: KeyWriter, db: DbSession, origin: RequestOrigin
+) -> Response:
+    """Revoke one of my keys; it stops working at once."""
+    await api_keys_service.revoke_api_key(db, principal, key_id, origin)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,57 @@
+"""Bodies of the API-key routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from sessionary import clock
+from sessionary.core.pagination import Page
+from sessionary.roles.permissions import Permission
+
+
+class ApiKeyCreate(BaseModel):
+    """A new key: a name, scopes from the permission catalogue (an unknown one is 422) and an
+    optional expiry in the future."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Permission] = Field(max_length=len(Permission) * 2)
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        if value <= clock.now():
+            raise ValueError("expires_at must be in the future")
+        return value
+
+
+class ApiKeyRead(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    """The new key; ``key`` is the secret, shown this once."""
+
+    id: int
+    key: str
+    prefix: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime | None
+    created_at: datetime
+
+
+ApiKeyPage = Page[ApiKeyRead]

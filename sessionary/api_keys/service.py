@@ -1,0 +1,173 @@
+"""API keys: issue, list, revoke, and resolve a presented key to its principal.
+
+A key is ``sk_`` + 256 random bits (URL-safe); only its SHA-256 is stored, with a short
+display prefix. A key acts with its scopes intersected with its owner's *current*
+permissions, so taking a permission from the owner takes it from their keys at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sessionary import clock
+from sessionary.api_keys.models import ApiKey
+from sessionary.audit import service as audit
+from sessionary.audit.service import EventType, Origin
+from sessionary.auth.principal import API_KEY_PRINCIPAL_QUERY, Principal, key_principal_from_rows
+from sessionary.core.db import Database
+from sessionary.core.pagination import PageRequest
+from sessionary.core.security import hash_token, new_token
+from sessionary.errors import NotFound, PermissionDenied
+
+log = structlog.get_logger(__name__)
+
+KEY_PREFIX = "sk_"
+# The prefix plus 8 characters of the secret: enough to tell keys apart in a listing,
+# leaving 35 characters (210 bits) unknown.
+DISPLAY_PREFIX_LENGTH = len(KEY_PREFIX) + 8
+_KEY_SHAPE = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")
+# last_used_at is written at most this often per key, not on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    row: ApiKey
+    key: str
+
+
+def is_well_formed_key(value: str) -> bool:
+    return bool(_KEY_SHAPE.fullmatch(value))
+
+
+async def create_key(
+    db: AsyncSession,
+    *,
+    owner_id: int,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    """Store a new key for ``owner_id`` (no checks, no audit: :func:`issue_api_key` does those)."""
+    key = KEY_PREFIX + new_token()
+    row = ApiKey(
+        owner_id=owner_id,
+        name=name,
+        prefix=key[:DISPLAY_PREFIX_LENGTH],
+        key_hash=hash_token(key),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+        created_at=clock.now(),
+    )
+    db.add(row)
+    await db.flush()
+    return IssuedKey(row, key)
+
+
+async def issue_api_key(
+    db: AsyncSession,
+    principal: Principal,
+    origin: Origin,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None,
+) -> IssuedKey:
+    """A key for the principal's user; its scopes must be permissions they hold (else 403)."""
+    wanted = set(scopes)
+    if wanted - principal.permissions:
+        raise PermissionDenied("Cannot grant a scope you do not hold")
+    issued = await create_key(
+        db, owner_id=principal.user_id, name=name, scopes=wanted, expires_at=expires_at
+    )
+    await audit.record_event(
+        db,
+        EventType.API_KEY_CREATED,
+        origin,
+        actor_user_id=principal.user_id,
+        actor_api_key_id=principal.api_key_id,
+        target_type="api_key",
+        target_id=issued.row.id,
+        detail={"name": name, "scopes": issued.row.scopes},
+    )
+    return issued
+
+
+async def list_keys(db: AsyncSession, principal: Principal, page: PageRequest) -> list[ApiKey]:
+    """The principal's unrevoked keys, by id (``page.limit + 1`` rows at most)."""
+    return list(
+        await db.scalars(
+            select(ApiKey)
+            .where(ApiKey.owner_id == principal.user_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+            .limit(page.limit + 1)
+            .offset(page.offset)
+        )
+    )
+
+
+async def revoke_api_key(
+    db: AsyncSession, principal: Principal, key_id: int, origin: Origin
+) -> None:
+    """Revoke one of the principal's own keys; 404 for anyone else's or an unknown one."""
+    result = await db.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            ApiKey.owner_id == principal.user_id,
+            ApiKey.revoked_at.is_(None),
+        )
+        .values(revoked_at=clock.now())
+    )
+    if not getattr(result, "rowcount", 0):
+        raise NotFound("API key not found")
+    await audit.record_event(
+        db,
+        EventType.API_KEY_REVOKED,
+        origin,
+        actor_user_id=principal.user_id,
+        actor_api_key_id=principal.api_key_id,
+        target_type="api_key",
+        target_id=key_id,
+    )
+
+
+async def resolve(database: Database, key: str) -> Principal | None:
+    """The principal behind a presented key, or None for anything unusable.
+
+    One query on the hot path; a second, short write only when ``last_used_at`` is
+    more than a minute old.
+    """
+    if not is_well_formed_key(key):
+        return None
+    found = key_principal_from_rows(
+        await database.fetch(API_KEY_PRINCIPAL_QUERY, {"key_hash": hash_token(key)})
+    )
+    now = clock.now()
+    if found is None or not found.is_usable(now):
+        return None
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+        await _touch(database, found.principal, now)
+    return found.principal
+
+
+async def _touch(database: Database, principal: Principal, now: datetime) -> None:
+    """Record use. Best effort: a busy database must not fail a read request."""
+    try:
+        async with database.session() as db:
+            await db.execute(
+                update(ApiKey).where(ApiKey.id == principal.api_key_id).values(last_used_at=now)
+            )
+            await db.commit()
+    except DBAPIError as exc:
+        log.warning(
+            "last_used_not_recorded", api_key_id=principal.api_key_id, error=type(exc).__name__
+        )

@@ -1,0 +1,44 @@
+"""The audit log, read-only: ``GET /audit-events``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+
+from sessionary.audit import service as audit_service
+from sessionary.audit.schemas import AuditEventPage, AuditEventRead
+from sessionary.audit.service import EventFilter, EventType
+from sessionary.auth.dependencies import require
+from sessionary.core.dependencies import DbSession
+from sessionary.core.pagination import PageParams, page_of
+from sessionary.roles.permissions import Permission
+
+router = APIRouter(tags=["audit"])
+
+
+def _filters(
+    actor: Annotated[int | None, Query(description="Acting user id.")] = None,
+    type: Annotated[EventType | None, Query(description="Event type.")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Until (exclusive).")] = None,
+) -> EventFilter:
+    return EventFilter(actor_user_id=actor, type=type, since=since, until=until)
+
+
+@router.get(
+    "/audit-events",
+    response_model=AuditEventPage,
+    dependencies=[Depends(require(Permission.AUDIT_READ))],
+    responses={
+        401: {"description": "No valid session"},
+        403: {"description": "Missing audit:read"},
+    },
+)
+async def list_audit_events(
+    db: DbSession, page: PageParams, filters: Annotated[EventFilter, Depends(_filters)]
+) -> AuditEventPage:
+    """Audit events, newest first, filtered by actor, type and time."""
+    events = await audit_service.list_events(db, filters, page)
+    return page_of([AuditEventRead.model_validate(event) for event in events], page)

@@ -1,0 +1,99 @@
+"""User administration: list, read, create, change and delete any account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from sessionary.audit.dependencies import RequestOrigin
+from sessionary.auth.dependencies import require
+from sessionary.auth.principal import Principal
+from sessionary.core.dependencies import DbSession, HasherDep, SettingsDep
+from sessionary.core.pagination import PageParams, page_of
+from sessionary.roles.permissions import Permission
+from sessionary.users import admin as users_admin
+from sessionary.users.schemas import UserCreate, UserPage, UserRead, UserUpdate, user_read
+
+router = APIRouter(tags=["users"])
+
+UsersReader = Annotated[Principal, Depends(require(Permission.USERS_READ))]
+UsersWriter = Annotated[Principal, Depends(require(Permission.USERS_WRITE))]
+UsersDeleter = Annotated[Principal, Depends(require(Permission.USERS_DELETE))]
+
+_GUARDED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid session"},
+    403: {"description": "Missing the permission, or the user outranks the caller"},
+}
+_ONE_USER: dict[int | str, dict[str, Any]] = {**_GUARDED, 404: {"description": "No such user"}}
+_ASSIGNING: dict[int | str, dict[str, Any]] = {
+    403: {
+        "description": "Missing a permission, granting one the caller lacks, or setting roles "
+        "without a fresh re-authentication (Reauthentication required)"
+    },
+    409: {"description": "Username or email taken, or the last active admin"},
+    422: {"description": "Unknown role, or the password breaks the policy"},
+}
+
+
+@router.get("/users", response_model=UserPage, responses=_GUARDED)
+async def list_users(_: UsersReader, db: DbSession, page: PageParams) -> UserPage:
+    """Every user with their roles, by id."""
+    rows = await users_admin.list_page(db, page)
+    return page_of([user_read(user, roles) for user, roles in rows], page)
+
+
+@router.get("/users/{user_id}", response_model=UserRead, responses=_ONE_USER)
+async def read_user(user_id: int, _: UsersReader, db: DbSession) -> UserRead:
+    """One user with their roles."""
+    return user_read(*await users_admin.get_user(db, user_id))
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    responses={**_GUARDED, **_ASSIGNING},
+)
+async def create_user(
+    body: UserCreate,
+    principal: UsersWriter,
+    db: DbSession,
+    hasher: HasherDep,
+    settings: SettingsDep,
+    origin: RequestOrigin,
+) -> UserRead:
+    """Create a user: a member unless roles are given (roles:assign + fresh re-auth)."""
+    user, roles = await users_admin.create_user_as(
+        db, hasher, settings, principal, origin, fields=body.model_dump()
+    )
+    return user_read(user, roles)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING})
+async def update_user(
+    user_id: int,
+    body: UserUpdate,
+    principal: UsersWriter,
+    db: DbSession,
+    settings: SettingsDep,
+    origin: RequestOrigin,
+) -> UserRead:
+    """Change a user's email, activity or roles; deactivation ends all their sessions."""
+    user, roles = await users_admin.update_user_as(
+        db, settings, principal, origin, user_id, body.model_dump(exclude_unset=True)
+    )
+    return user_read(user, roles)
+
+
+@router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_ONE_USER, 409: {"description": "The last active admin"}},
+)
+async def delete_user(
+    user_id: int, principal: UsersDeleter, db: DbSession, origin: RequestOrigin
+) -> Response:
+    """Delete a user with their sessions, API keys, role assignments and notes."""
+    await users_admin.delete_user(db, principal, origin, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
