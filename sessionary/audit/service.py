@@ -110,32 +110,16 @@ async def record_event(
 
 
 async def record_event_now(
-    database: Database,
-    type_: EventType,
-    origin: Origin | None = None,
-    *,
-    actor_user_id: int | None = None,
-    actor_api_key_id: int | None = None,
-    target_type: str | None = None,
-    target_id: object = None,
-    detail: dict[str, Any] | None = None,
+    database: Database, type_: EventType, origin: Origin | None = None, **fields: Any
 ) -> None:
-    """Commit an event in its own short transaction (it survives the request's rollback).
+    """Commit an event in its own short transaction (it survives the request's rollback);
+    ``fields`` as for :func:`record_event`.
 
     A database failure here is logged, not raised: the request already has its answer.
     """
     try:
         async with database.session() as db:
-            await record_event(
-                db,
-                type_,
-                origin,
-                actor_user_id=actor_user_id,
-                actor_api_key_id=actor_api_key_id,
-                target_type=target_type,
-                target_id=target_id,
-                detail=detail,
-            )
+            await record_event(db, type_, origin, **fields)
             await db.commit()
     except DBAPIError as exc:
         log.warning("audit_event_not_recorded", type=type_.value, error=type(exc).__name__)

@@ -181,6 +181,33 @@ async def _remember_device(db: AsyncSession, user_id: int, device_id: int | None
     return token
 
 
+async def _verify_own_password(
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
+    principal: Principal,
+    password: str,
+    attempt: Attempt,
+    *,
+    failure: Callable[[], SessionaryError] = InvalidCredentials,
+) -> None:
+    """A signed-in user proves it is still them: throttled and audited like a login."""
+    key = username_key(principal.username)
+    await _verify_throttled(
+        database,
+        hasher,
+        throttle,
+        settings,
+        key=key,
+        username=principal.username,
+        password=password,
+        attempt=attempt,
+        device_id=await _device_id(database, attempt.device_token, key),
+        failure=failure,
+    )
+
+
 async def reauthenticate(
     db: AsyncSession,
     database: Database,
@@ -193,18 +220,7 @@ async def reauthenticate(
     attempt: Attempt,
 ) -> None:
     """Mark the current session freshly authenticated (a wrong password counts as a failure)."""
-    key = username_key(principal.username)
-    await _verify_throttled(
-        database,
-        hasher,
-        throttle,
-        settings,
-        key=key,
-        username=principal.username,
-        password=password,
-        attempt=attempt,
-        device_id=await _device_id(database, attempt.device_token, key),
-    )
+    await _verify_own_password(database, hasher, throttle, settings, principal, password, attempt)
     await sessions.mark_reauthenticated(db, principal.session_id)
     await audit.record_event(
         db,
@@ -233,17 +249,14 @@ async def change_password(
     Returns the current session's new token and its (unchanged) absolute deadline.
     """
     users_service.check_password_policy(new_password, username=principal.username)
-    key = username_key(principal.username)
-    await _verify_throttled(
+    await _verify_own_password(
         database,
         hasher,
         throttle,
         settings,
-        key=key,
-        username=principal.username,
-        password=current_password,
-        attempt=attempt,
-        device_id=await _device_id(database, attempt.device_token, key),
+        principal,
+        current_password,
+        attempt,
         failure=lambda: BadRequest("Current password is incorrect"),
     )
     await users_service.store_password(db, hasher, principal.user_id, new_password)

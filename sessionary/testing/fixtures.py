@@ -11,7 +11,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import anyio.from_thread
 import pytest
@@ -25,13 +25,10 @@ from sessionary.testing.audit import AuditLog
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
-from sessionary.testing.factories import DEFAULT_PASSWORD, RoleFactory, UserFactory
+from sessionary.testing.factories import RoleFactory, UserFactory
 from sessionary.testing.handles import (
-    AsyncLoginAs,
-    LoginAs,
     SettingsOverride,
     SyncDB,
-    open_test_session,
 )
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
@@ -188,7 +185,8 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
         pytest.fail(f"rows leaked past this test's clean-up: {leaked}", pytrace=False)
 
 
-def _isolated(app: FastAPI) -> TestProvider:
+def isolated(app: FastAPI) -> TestProvider:
+    """The running test's database provider (a usage error under ``no_db``)."""
     database = app.state.database
     if not isinstance(database, TestProvider):
         raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
@@ -199,7 +197,7 @@ def _isolated(app: FastAPI) -> TestProvider:
 def audit_log(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> AuditLog:
     """What the app recorded in the audit log during this test: ``events(type=…)``,
     ``assert_recorded(type, actor=…, target=…)`` (async: ``aevents``, ``aassert_recorded``)."""
-    return AuditLog(_isolated(sessionary_app), sessionary_loop)
+    return AuditLog(isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
@@ -254,14 +252,14 @@ def clock() -> Iterator[Clock]:
 def db(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> SyncDB:
     """The test's own view of the database (sees what the app wrote): ``execute``, ``scalar``,
     ``get``, ``count``, ``run(async_fn)``."""
-    return SyncDB(_isolated(sessionary_app), sessionary_loop)
+    return SyncDB(isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
 async def async_db(sessionary_app: FastAPI) -> AsyncIterator[AsyncSession]:
     """The async twin of ``db``: an ``AsyncSession`` on the test's connection (its commits
     stay inside the test's transaction)."""
-    async with _isolated(sessionary_app).session() as session:
+    async with isolated(sessionary_app).session() as session:
         yield session
 
 
@@ -269,13 +267,13 @@ async def async_db(sessionary_app: FastAPI) -> AsyncIterator[AsyncSession]:
 def user_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> UserFactory:
     """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
     ``await user_factory.acreate(...)``, ``create_batch(n)``."""
-    return UserFactory(_isolated(sessionary_app), sessionary_loop, sessionary_app.state.hasher)
+    return UserFactory(isolated(sessionary_app), sessionary_loop, sessionary_app.state.hasher)
 
 
 @pytest.fixture
 def role_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> RoleFactory:
     """Make custom roles: ``role_factory(name=…, permissions=[…])``, ``await …acreate()``."""
-    return RoleFactory(_isolated(sessionary_app), sessionary_loop)
+    return RoleFactory(isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
@@ -292,117 +290,6 @@ def admin_user(user_factory: UserFactory) -> User:
     return created
 
 
-# -- logged-in clients ---------------------------------------------------------------------------
-
-
-async def _session_token(
-    app: FastAPI, factory: UserFactory, who: User | str, *, fresh: bool
-) -> tuple[User, str]:
-    account: User = who if isinstance(who, User) else await factory.acreate(roles=[who])
-    token = await open_test_session(_isolated(app), app.state.settings, account, fresh=fresh)
-    if watcher := sentinel.active():
-        watcher.add(token, "session token")
-    return account, token
-
-
-def _check_via(via: str, fresh: bool) -> None:
-    if via not in {"session", "login"}:
-        raise pytest.UsageError(f'login_as(via={via!r}): use "session" or "login"')
-    if via == "login" and not fresh:
-        raise pytest.UsageError('login_as(fresh=False) needs via="session"')
-
-
-@pytest.fixture
-def login_as(
-    sessionary_app: FastAPI,
-    sessionary_portal: BlockingPortal,
-    sessionary_loop: TestLoop,
-    user_factory: UserFactory,
-    _sessionary_lifespan: None,
-) -> Iterator[LoginAs]:
-    """``login_as(user_or_role, via="session"|"login", fresh=True)``: a new client carrying a
-    real session cookie; a role name makes a fresh user with exactly that role."""
-    clients: list[SessionaryTestClient] = []
-
-    def login(
-        who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
-    ) -> SessionaryTestClient:
-        _check_via(via, fresh)
-        test_client = SessionaryTestClient(sessionary_app, portal=sessionary_portal)
-        clients.append(test_client)
-        if via == "login":
-            account: User = who if isinstance(who, User) else user_factory(roles=[who])
-            response = test_client.post(
-                "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-        else:
-            account, token = sessionary_loop.call(
-                lambda: _session_token(sessionary_app, user_factory, who, fresh=fresh)
-            )
-            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
-        test_client.user = account
-        return test_client
-
-    yield login
-    for test_client in clients:
-        test_client.close()
-
-
-@pytest.fixture
-async def async_login_as(
-    sessionary_app: FastAPI, user_factory: UserFactory, _sessionary_async_lifespan: None
-) -> AsyncIterator[AsyncLoginAs]:
-    """The async twin of ``login_as``: ``client = await async_login_as("member")``."""
-    clients: list[SessionaryAsyncClient] = []
-
-    async def login(
-        who: User | str, *, via: Literal["session", "login"] = "session", fresh: bool = True
-    ) -> SessionaryAsyncClient:
-        _check_via(via, fresh)
-        test_client = SessionaryAsyncClient(sessionary_app)
-        clients.append(test_client)
-        if via == "login":
-            account = who if isinstance(who, User) else await user_factory.acreate(roles=[who])
-            response = await test_client.post(
-                "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-        else:
-            account, token = await _session_token(sessionary_app, user_factory, who, fresh=fresh)
-            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
-        test_client.user = account
-        return test_client
-
-    yield login
-    for test_client in clients:
-        await test_client.aclose()
-
-
-@pytest.fixture
-def member_client(login_as: LoginAs) -> SessionaryTestClient:
-    """A client logged in as a fresh ``member``."""
-    return login_as("member")
-
-
-@pytest.fixture
-def admin_client(login_as: LoginAs) -> SessionaryTestClient:
-    """A client logged in as a fresh ``admin``."""
-    return login_as("admin")
-
-
-@pytest.fixture
-async def async_member_client(async_login_as: AsyncLoginAs) -> SessionaryAsyncClient:
-    """The async twin of ``member_client``."""
-    return await async_login_as("member")
-
-
-@pytest.fixture
-async def async_admin_client(async_login_as: AsyncLoginAs) -> SessionaryAsyncClient:
-    """The async twin of ``admin_client``."""
-    return await async_login_as("admin")
-
-
 # -- query counts ---------------------------------------------------------------------------------
 
 
@@ -410,7 +297,7 @@ async def async_admin_client(async_login_as: AsyncLoginAs) -> SessionaryAsyncCli
 def assert_num_queries(sessionary_app: FastAPI) -> QueryCounter:
     """``with assert_num_queries(n):`` checks each request in the block sends ``n`` queries
     (``exact=False``: at most ``n``); SAVEPOINTs and factory SQL are not counted."""
-    queries = _isolated(sessionary_app).queries
+    queries = isolated(sessionary_app).queries
 
     @contextmanager
     def check(count: int, *, exact: bool = True) -> Iterator[dict[object, list[str]]]:

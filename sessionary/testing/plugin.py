@@ -23,21 +23,15 @@ from sessionary.testing.fixtures import (
     _sessionary_isolation,
     _sessionary_lifespan,
     _sessionary_runner,
-    admin_client,
     admin_user,
     assert_max_num_queries,
     assert_num_queries,
-    async_admin_client,
     async_client,
     async_db,
-    async_login_as,
-    async_member_client,
     audit_log,
     client,
     clock,
     db,
-    login_as,
-    member_client,
     role_factory,
     sessionary_app,
     sessionary_database,
@@ -47,6 +41,14 @@ from sessionary.testing.fixtures import (
     transactional_db,
     user,
     user_factory,
+)
+from sessionary.testing.logins import (
+    admin_client,
+    async_admin_client,
+    async_login_as,
+    async_member_client,
+    login_as,
+    member_client,
 )
 from sessionary.testing.matrix import AuthzMatrix
 from sessionary.testing.notes import note_factory
