@@ -14,7 +14,7 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install run test test-sqlite test-postgres lint format typecheck check migration bench-isolation clean
+.PHONY: help install run test test-sqlite test-postgres lint format typecheck check migration bench bench-isolation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ typecheck: install ## mypy (strict)
 	$(BIN)/mypy
 
 check: lint typecheck test ## Everything CI runs
+
+bench: install ## Hot-path req/s and p99 beside bare FastAPI and raw one-query apps (wrk; PostgreSQL too when its test URL is set)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-isolation: install ## Per-test isolation overhead of the toolkit (SQLite; PostgreSQL too when its test URL is set)
 	$(BIN)/python bench/isolation.py

@@ -1,0 +1,54 @@
+"""The raw one-query reference on PostgreSQL: an asyncpg pool, the query sent as is.
+
+    BENCH_ASYNCPG_DSN=postgresql://postgres@127.0.0.1/sessionary_bench \\
+        uvicorn --app-dir bench/references raw_asyncpg:app --no-access-log
+
+The pool holds as many connections as Sessionary's default (``SESSIONARY_DB_POOL_SIZE``,
+10) unless ``BENCH_POOL_SIZE`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, HTTPException, Request
+from raw_common import COOKIE, QUERY, protected_data, token_hash, user_me
+
+SQL = QUERY.format(placeholder="$1")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+    pool = await asyncpg.create_pool(os.environ["BENCH_ASYNCPG_DSN"], min_size=size, max_size=size)
+    app.state.pool = pool
+    try:
+        yield
+    finally:
+        await pool.close()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+async def _me(request: Request) -> dict[str, Any]:
+    digest = token_hash(request.cookies.get(COOKIE))
+    if digest is not None:
+        me = user_me(await request.app.state.pool.fetch(SQL, digest))
+        if me is not None:
+            return me
+    raise HTTPException(status_code=401, detail="Not authenticated")
+
+
+@app.get("/users/me")
+async def read_me(request: Request) -> dict[str, Any]:
+    return await _me(request)
+
+
+@app.get("/protected_data/")
+async def read_protected(request: Request) -> dict[str, Any]:
+    return protected_data(await _me(request))
