@@ -95,30 +95,28 @@ async def _verify_throttled(
 ) -> tuple[_Account, str | None]:
     """Exactly one argon2 verification; returns the account and an upgraded hash if due."""
     account = await _account(database, key)
-    try:
-        await throttle.check(settings, account=key, client=attempt.client_key, device_id=device_id)
-    except Throttled:
+
+    async def record(event: EventType) -> None:
+        # Names the account when it exists; committed on its own (the request rolls back).
         await audit.record_event_now(
             database,
-            EventType.LOGIN_THROTTLED,
+            event,
             attempt.origin,
             target_type="user" if account else None,
             target_id=account.id if account else None,
             detail={"username": username},
         )
+
+    try:
+        await throttle.check(settings, account=key, client=attempt.client_key, device_id=device_id)
+    except Throttled:
+        await record(EventType.LOGIN_THROTTLED)
         raise
     # A dummy hash for unknown users: the same work whoever is asked about.
     matches, new_hash = await hasher.verify(password, account.password_hash if account else None)
     if account is None or not matches or not account.is_active:
         await throttle.fail(settings, account=key, client=attempt.client_key, device_id=device_id)
-        await audit.record_event_now(
-            database,
-            EventType.LOGIN_FAILED,
-            attempt.origin,
-            target_type="user" if account else None,
-            target_id=account.id if account else None,
-            detail={"username": username},
-        )
+        await record(EventType.LOGIN_FAILED)
         raise failure()
     return account, new_hash
 
