@@ -63,7 +63,7 @@ async def get_principal(request: Request, bearer: Bearer) -> Principal:
             get_database(request),
             get_settings(request),
             session_token(request),
-            request_origin(request),
+            lambda: request_origin(request),
         )
     if principal is None:
         raise NotAuthenticated

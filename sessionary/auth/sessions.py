@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,12 +108,16 @@ async def _enforce_cap(
 
 
 async def resolve(
-    database: Database, settings: Settings, token: str | None, origin: Origin | None = None
+    database: Database,
+    settings: Settings,
+    token: str | None,
+    origin_of: Callable[[], Origin] | None = None,
 ) -> Principal | None:
     """The principal behind a session token, or None for anything unusable.
 
     One query on the hot path; a second, short write only when ``last_seen_at``
     is more than a minute old, or when a revoked token comes back (the theft signal).
+    ``origin_of`` is called only then: working out the client's address is not free.
     """
     if not token or not is_well_formed_token(token):
         return None
@@ -127,7 +132,7 @@ async def resolve(
         await audit.record_event_now(
             database,
             EventType.SESSION_REVOKED_TOKEN_PRESENTED,
-            origin,
+            origin_of() if origin_of else None,
             actor_user_id=principal.user_id,
             target_type="session",
             target_id=principal.session_id,
