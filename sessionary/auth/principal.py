@@ -1,9 +1,9 @@
 """Who is making a request: the one-query lookup behind every authenticated call.
 
 :data:`PRINCIPAL_QUERY` (cookie sessions) and :data:`API_KEY_PRINCIPAL_QUERY`
-(``Authorization: Bearer``) are built once at import and run through
-:meth:`Database.fetch` — the seam the test toolkit redirects to the test's
-connection. Each returns one row per (role, permission) of the user behind the
+(``Authorization: Bearer``) are built once at import as hot queries and run through
+:meth:`Database.fetch` — straight on the driver in production, on the test's connection
+under the test toolkit. Each returns one row per (role, permission) of the user behind the
 credential, found by a unique index (``sessions.token_hash``,
 ``api_keys.key_hash``).
 
@@ -19,16 +19,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Row
 
 from sessionary.api_keys.models import ApiKey
 from sessionary.auth.models import LoginSession
 from sessionary.config import Settings
+from sessionary.core.hot_reads import HotQuery
 from sessionary.errors import PermissionDenied
 from sessionary.roles.models import RolePermission, UserRole
 from sessionary.users.models import User
 
-PRINCIPAL_QUERY = (
+PRINCIPAL_QUERY = HotQuery(
     select(
         LoginSession.id,
         LoginSession.user_id,
@@ -47,10 +47,11 @@ PRINCIPAL_QUERY = (
     .join(User, User.id == LoginSession.user_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .outerjoin(RolePermission, RolePermission.role_name == UserRole.role_name)
-    .where(LoginSession.token_hash == bindparam("token_hash"))
+    .where(LoginSession.token_hash == bindparam("token_hash")),
+    "principal",
 )
 
-API_KEY_PRINCIPAL_QUERY = (
+API_KEY_PRINCIPAL_QUERY = HotQuery(
     select(
         ApiKey.id,
         ApiKey.owner_id,
@@ -68,7 +69,8 @@ API_KEY_PRINCIPAL_QUERY = (
     .join(User, User.id == ApiKey.owner_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .outerjoin(RolePermission, RolePermission.role_name == UserRole.role_name)
-    .where(ApiKey.key_hash == bindparam("key_hash"))
+    .where(ApiKey.key_hash == bindparam("key_hash")),
+    "api_key_principal",
 )
 
 SESSION_REQUIRED = "A cookie session is required"
@@ -165,14 +167,14 @@ class Principal:
         return self.revoked_at is None and self.is_active and now < self.expires_at(settings)
 
 
-def _roles_and_permissions(rows: Sequence[Row[Any]]) -> tuple[frozenset[str], frozenset[str]]:
+def _roles_and_permissions(rows: Sequence[Any]) -> tuple[frozenset[str], frozenset[str]]:
     return (
         frozenset(row.role_name for row in rows if row.role_name is not None),
         frozenset(row.permission for row in rows if row.permission is not None),
     )
 
 
-def principal_from_rows(rows: Sequence[Row[Any]]) -> Principal | None:
+def principal_from_rows(rows: Sequence[Any]) -> Principal | None:
     if not rows:
         return None
     first = rows[0]
@@ -213,7 +215,7 @@ class KeyPrincipal:
         )
 
 
-def key_principal_from_rows(rows: Sequence[Row[Any]]) -> KeyPrincipal | None:
+def key_principal_from_rows(rows: Sequence[Any]) -> KeyPrincipal | None:
     """The key's principal: its scopes intersected with the owner's current permissions."""
     if not rows:
         return None

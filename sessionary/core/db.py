@@ -8,8 +8,10 @@ swaps in a subclass that binds everything to the test's own connection.
   request on a fresh event loop) gets a connection of its own from a
   ``NullPool`` engine and closes it: pooled asyncpg connections are bound
   to the loop that made them.
-* :meth:`Database.fetch` runs one read-only statement outside any
-  transaction — the authenticated hot path goes through it.
+* :meth:`Database.fetch` runs one read-only statement — the authenticated hot
+  path goes through it. A :class:`~sessionary.core.hot_reads.HotQuery` on the
+  lifespan's loop goes straight to the driver, outside any transaction
+  (``hot_reads``); anything else runs on a pooled connection.
 * :meth:`Database.session` gives an ``AsyncSession`` for one write
   transaction (``BEGIN IMMEDIATE`` on SQLite, so writers queue on the busy
   timeout instead of failing at commit).
@@ -23,13 +25,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from sessionary.config import Settings
+from sessionary.core.hot_reads import HotQuery, HotReader, hot_reader
 
 _IMMEDIATE = "sessionary_sqlite_immediate"
 
@@ -120,17 +123,24 @@ class Database:
         self._pooled: tuple[AsyncEngine, AsyncEngine] | None = None
         self._pooled_loop: asyncio.AbstractEventLoop | None = None
         self._unpooled: tuple[AsyncEngine, AsyncEngine] | None = None
+        self._hot_reader: HotReader | None = None
 
     async def start(self) -> None:
-        """Create the pool on the lifespan's loop (no connection is made yet)."""
+        """Create the pools on the lifespan's loop (no connection is made yet)."""
         engine = create_engine(self.settings)
         self._pooled = (engine, writer(engine))
         self._pooled_loop = asyncio.get_running_loop()
+        self._hot_reader = hot_reader(
+            engine, pool_size=self.settings.db_pool_size, pool_timeout=self.settings.db_pool_timeout
+        )
 
     async def stop(self) -> None:
-        """Close the pool (and forget the one-connection-per-use engine)."""
+        """Close the pools (and forget the one-connection-per-use engine)."""
         engines = [pair for pair in (self._pooled, self._unpooled) if pair is not None]
+        hot_reader, self._hot_reader = self._hot_reader, None
         self._pooled = self._pooled_loop = self._unpooled = None
+        if hot_reader is not None:
+            await hot_reader.close()
         for reader, _ in engines:
             await reader.dispose()
 
@@ -150,8 +160,16 @@ class Database:
         async with self._engines()[0].connect() as connection:
             yield connection
 
-    async def fetch(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
-        """Run one read-only statement and return all rows: the hot path's seam."""
+    async def fetch(
+        self, statement: HotQuery | Executable, params: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        """Run one read-only statement and return all rows (attribute access by column key):
+        the hot path's seam."""
+        if isinstance(statement, HotQuery):
+            hot_reader = self._hot_reader
+            if hot_reader is not None and self._pooled_loop is asyncio.get_running_loop():
+                return await hot_reader.fetch(statement, params)
+            statement = statement.statement
         async with self.read() as connection:
             result = await connection.execute(statement, params)
             return result.all()

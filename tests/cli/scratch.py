@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sessionary import migrations
+from sessionary.api_keys import service as api_keys_service
 from sessionary.auth import sessions as auth_sessions
 from sessionary.auth.principal import Principal
 from sessionary.config import Settings
@@ -107,6 +108,23 @@ class ScratchDatabase:
                 await database.stop()
 
         return asyncio.run(create())
+
+    def add_api_key(self, user_id: int, scopes: list[str]) -> str:
+        """An API key of the user's with these scopes, committed; returns the key."""
+
+        async def issue() -> str:
+            database = Database(self.settings)
+            try:
+                async with database.session() as session:
+                    issued = await api_keys_service.create_key(
+                        session, owner_id=user_id, name="scratch", scopes=scopes
+                    )
+                    await session.commit()
+                    return issued.key
+            finally:
+                await database.stop()
+
+        return asyncio.run(issue())
 
     def open_session(self, user_id: int, username: str) -> str:
         """A live session for the user (as a login would make it); returns its token."""

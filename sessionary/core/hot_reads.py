@@ -1,0 +1,241 @@
+"""Hot queries: one read-only SELECT sent straight to the driver, outside any transaction.
+
+The authenticated hot path is one indexed SELECT per request. Through an ``AsyncConnection``
+it also costs a pool checkout, ``BEGIN``, ``ROLLBACK`` and a greenlet switch per step, and
+through the ORM a statement compiled again on every request; here it costs the query alone:
+
+* a :class:`HotQuery` is a SELECT with named ``bindparam``\\ s, built once at import. A reader
+  compiles it once for its dialect — the driver's SQL, the positional order of its parameters
+  and SQLAlchemy's own type processors — so rows come back as SQLAlchemy would give them
+  (aware datetimes, booleans, decoded JSON), as named tuples.
+* PostgreSQL (:class:`PostgresReader`): an asyncpg pool of its own, ``db_pool_size``
+  connections; asyncpg prepares each statement once per connection and runs it without a
+  transaction.
+* SQLite (:class:`SQLiteReader`): one stdlib ``sqlite3`` connection in autocommit, refusing
+  writes (``query_only``), called on the event loop. An indexed point read of a WAL database
+  takes tens of microseconds and never waits for a writer: less than a hop to aiosqlite's
+  worker thread and back.
+
+Driver errors are raised as SQLAlchemy's, so ``sessionary.errors`` maps them like any other
+(a locked file or an unreachable server is 503). Only :class:`sessionary.core.db.Database`
+uses this module, from :meth:`~sessionary.core.db.Database.fetch` — the seam the test toolkit
+redirects to the test's own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+
+Processor = Callable[[Any], Any]
+
+# The SQLAlchemy-only options of an asyncpg URL, which asyncpg itself refuses.
+_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+_MEMORY = {"", ":memory:"}
+# A reader never waits long on the loop: WAL readers are not blocked by writers, and anything
+# else (recovery after a crash) is answered 503 rather than stalling every request.
+_READER_BUSY_TIMEOUT_MS = 100
+
+
+@dataclass(frozen=True, eq=False)
+class HotQuery:
+    """A read-only SELECT with named bind parameters, built once and run on the driver."""
+
+    statement: Select[*tuple[Any, ...]]
+    name: str
+
+    def __repr__(self) -> str:
+        return f"HotQuery({self.name})"
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A :class:`HotQuery` for one dialect: SQL, parameter order and type processors."""
+
+    sql: str
+    parameters: tuple[str, ...]
+    bind_processors: tuple[Processor | None, ...]
+    result_processors: tuple[Processor | None, ...]
+    row: Callable[[Sequence[Any]], Any]
+
+    @classmethod
+    def of(cls, query: HotQuery, dialect: Dialect) -> CompiledQuery:
+        compiled = query.statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        if "__[POSTCOMPILE" in compiled.string:
+            raise ValueError(f"{query!r}: expanding (IN) parameters cannot be prebuilt")
+        columns = list(query.statement.selected_columns)
+        result_type = namedtuple(  # type: ignore[misc]
+            f"{query.name}_row", [str(column.key) for column in columns], rename=True
+        )
+        return cls(
+            sql=compiled.string,
+            parameters=names,
+            bind_processors=tuple(
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            ),
+            result_processors=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            ),
+            row=result_type._make,
+        )
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = [params[name] for name in self.parameters]
+        return [
+            value if process is None else process(value)
+            for process, value in zip(self.bind_processors, values, strict=True)
+        ]
+
+    def rows(self, records: Sequence[Sequence[Any]]) -> list[Any]:
+        processors = self.result_processors
+        return [
+            self.row(
+                [
+                    value if process is None else process(value)
+                    for process, value in zip(processors, record, strict=True)
+                ]
+            )
+            for record in records
+        ]
+
+
+class HotReader(Protocol):
+    async def fetch(self, query: HotQuery, params: Mapping[str, Any]) -> list[Any]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _Compiler:
+    dialect: Dialect
+    cache: dict[HotQuery, CompiledQuery] = field(default_factory=dict)
+
+    def __call__(self, query: HotQuery) -> CompiledQuery:
+        compiled = self.cache.get(query)
+        if compiled is None:
+            compiled = self.cache[query] = CompiledQuery.of(query, self.dialect)
+        return compiled
+
+
+class SQLiteReader:
+    """One read-only autocommit ``sqlite3`` connection, used on the event loop that made it."""
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self._path = path
+        self._compile = _Compiler(dialect)
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
+        connection.execute(f"PRAGMA busy_timeout={_READER_BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only=ON")
+        return connection
+
+    async def fetch(self, query: HotQuery, params: Mapping[str, Any]) -> list[Any]:
+        compiled = self._compile(query)
+        try:
+            connection = self._connection or self._connect()
+            self._connection = connection
+            # fetchall() ends the statement, so no read snapshot outlives the call.
+            records = connection.execute(compiled.sql, compiled.arguments(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise OperationalError(compiled.sql, None, exc) from exc
+        return compiled.rows(records)
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    # What SQLAlchemy's asyncpg dialect does on connect: JSON columns arrive decoded.
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    # asyncpg's default reset runs `RESET ALL; UNLISTEN *; …` on every release: a second
+    # round trip per request. Hot reads change no session state, so only a transaction
+    # left open (which they never begin) would need undoing.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+class PostgresReader:
+    """An asyncpg pool for hot reads, beside the engine's pool for everything else."""
+
+    def __init__(self, engine: AsyncEngine, size: int, acquire_timeout: float) -> None:
+        dialect = engine.dialect
+        _, options = dialect.create_connect_args(engine.url)
+        for name in _SQLALCHEMY_ONLY:
+            options.pop(name, None)
+        self._options = {**options, "timeout": 5, "command_timeout": 30}
+        self._size = size
+        self._acquire_timeout = acquire_timeout
+        self._compile = _Compiler(dialect)
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock = asyncio.Lock()
+
+    async def _ready_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    # min_size=0: connections open on first use, so a server can start (and
+                    # answer /health/live) while the database is still coming up.
+                    self._pool = await asyncpg.create_pool(
+                        min_size=0,
+                        max_size=self._size,
+                        init=_decode_json,
+                        reset=_keep_session,
+                        **self._options,
+                    )
+        return self._pool
+
+    async def fetch(self, query: HotQuery, params: Mapping[str, Any]) -> list[Any]:
+        compiled = self._compile(query)
+        pool = await self._ready_pool()
+        try:
+            async with pool.acquire(timeout=self._acquire_timeout) as connection:
+                records = await connection.fetch(compiled.sql, *compiled.arguments(params))
+        except TimeoutError as exc:
+            raise PoolTimeoutError("no hot-read connection free in time") from exc
+        except asyncpg.InterfaceError as exc:  # the connection broke under the query
+            raise OperationalError(compiled.sql, None, exc) from exc
+        except asyncpg.PostgresError as exc:
+            raise DBAPIError(compiled.sql, None, exc) from exc
+        return compiled.rows(records)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+def hot_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> HotReader | None:
+    """The reader for ``engine``'s database, or None where the engine itself must read
+    (an in-memory SQLite database lives only in the engine's own connection)."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        return PostgresReader(engine, pool_size, pool_timeout)
+    path = url.database or ""
+    if path in _MEMORY or path.startswith("file:") or url.query.get("uri"):
+        return None
+    return SQLiteReader(path, engine.dialect)

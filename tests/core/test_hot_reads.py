@@ -1,0 +1,233 @@
+"""The production hot path: hot queries sent straight to the driver once the lifespan started
+the pools. The test toolkit redirects ``Database.fetch`` to the test's connection, so these
+tests use a database of their own, committed for real, of the run's kind (SQLite file or
+PostgreSQL database), and compare the driver path with the engine path row for row."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from sessionary import clock
+from sessionary.app import create_app
+from sessionary.auth.models import LoginSession
+from sessionary.auth.principal import (
+    API_KEY_PRINCIPAL_QUERY,
+    PRINCIPAL_QUERY,
+    key_principal_from_rows,
+    principal_from_rows,
+)
+from sessionary.config import Settings
+from sessionary.core import hot_reads
+from sessionary.core.db import Database
+from sessionary.core.security import hash_token
+from sessionary.roles.permissions import Permission
+from sessionary.testing import DEFAULT_PASSWORD
+from sessionary.testing.database import TestDatabase
+from tests.cli.scratch import ScratchDatabase, scratch_database
+
+pytestmark = [pytest.mark.no_db]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    settings: Settings
+    user_id: int
+    token: str
+    key: str
+
+
+def _seed(database: ScratchDatabase) -> Seeded:
+    database.migrate()
+    user_id = database.add_user("hotpath", DEFAULT_PASSWORD)
+    token = database.open_session(user_id, "hotpath")
+
+    settings = Settings(database_url=database.url, session_cookie_secure=False, _env_file=None)
+    key = database.add_api_key(user_id, [Permission.USERS_READ, Permission.NOTES_READ])
+    return Seeded(settings, user_id, token, key)
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    sessionary_database: TestDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    """A migrated database of this module's own with one member, a session and an API key."""
+    with scratch_database(sessionary_database.url, tmp_path_factory.mktemp("hot")) as database:
+        yield _seed(database)
+
+
+@pytest.fixture
+async def started(seeded: Seeded) -> AsyncIterator[Database]:
+    """A production ``Database`` whose lifespan started: hot queries take the driver path."""
+    database = Database(seeded.settings)
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.stop()
+
+
+async def _engine_rows(settings: Settings, query: hot_reads.HotQuery, **params: Any) -> list[Any]:
+    """The same query through the engine (no lifespan: the one-connection-per-use path)."""
+    database = Database(settings)
+    try:
+        return list(await database.fetch(query, params))
+    finally:
+        await database.stop()
+
+
+def _as_tuples(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(row) for row in rows), key=repr)
+
+
+@pytest.mark.anyio
+class TestDriverPathMatchesTheEngine:
+    async def test_session_rows_are_what_sqlalchemy_returns(
+        self, seeded: Seeded, started: Database
+    ) -> None:
+        params = {"token_hash": hash_token(seeded.token)}
+
+        hot = list(await started.fetch(PRINCIPAL_QUERY, params))
+        engine = await _engine_rows(seeded.settings, PRINCIPAL_QUERY, **params)
+
+        assert hot, "the session exists"
+        assert _as_tuples(hot) == _as_tuples(engine)
+        first = hot[0]
+        assert first.user_id == seeded.user_id
+        assert first.is_active is True
+        assert isinstance(first.created_at, datetime)
+        assert first.created_at.utcoffset() is not None
+        assert first.revoked_at is None
+        assert principal_from_rows(hot) == principal_from_rows(engine)
+
+    async def test_api_key_rows_decode_scopes_like_sqlalchemy(
+        self, seeded: Seeded, started: Database
+    ) -> None:
+        params = {"key_hash": hash_token(seeded.key)}
+
+        hot = list(await started.fetch(API_KEY_PRINCIPAL_QUERY, params))
+        engine = await _engine_rows(seeded.settings, API_KEY_PRINCIPAL_QUERY, **params)
+
+        assert hot[0].scopes == ["notes:read", "users:read"]
+        assert _as_tuples(hot) == _as_tuples(engine)
+        assert key_principal_from_rows(hot) == key_principal_from_rows(engine)
+
+    async def test_unknown_token_is_no_rows(self, started: Database) -> None:
+        assert list(await started.fetch(PRINCIPAL_QUERY, {"token_hash": b"\0" * 32})) == []
+
+    async def test_the_engine_is_not_used(
+        self, seeded: Seeded, started: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def no_engine(*_: Any) -> Any:
+            raise AssertionError("a hot query went through the engine")
+
+        monkeypatch.setattr(started, "read", no_engine)
+
+        rows = await started.fetch(PRINCIPAL_QUERY, {"token_hash": hash_token(seeded.token)})
+
+        assert rows[0].username == "hotpath"
+
+    async def test_a_committed_write_is_seen_by_the_next_read(
+        self, seeded: Seeded, started: Database
+    ) -> None:
+        params = {"token_hash": hash_token(seeded.token)}
+        assert (await started.fetch(PRINCIPAL_QUERY, params))[0].revoked_at is None
+        now = clock.now()
+        try:
+            await _set_revoked(seeded.settings, now)
+
+            rows = await started.fetch(PRINCIPAL_QUERY, params)
+
+            # No read snapshot outlives a call: the revocation is seen at once.
+            assert rows[0].revoked_at == now
+        finally:
+            await _set_revoked(seeded.settings, None)
+
+
+async def _set_revoked(settings: Settings, when: datetime | None) -> None:
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(update(LoginSession).values(revoked_at=when))
+    finally:
+        await engine.dispose()
+
+
+class TestReaderChoice:
+    @pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
+    def test_in_memory_sqlite_reads_through_the_engine(self, url: str) -> None:
+        engine = create_async_engine(url)
+
+        assert hot_reads.hot_reader(engine, pool_size=1, pool_timeout=1) is None
+
+    def test_file_and_postgres_get_a_driver_reader(self, tmp_path: Path) -> None:
+        sqlite = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+        postgres = create_async_engine("postgresql+asyncpg://user@127.0.0.1/db")
+
+        readers = [
+            hot_reads.hot_reader(engine, pool_size=1, pool_timeout=1)
+            for engine in (sqlite, postgres)
+        ]
+
+        assert isinstance(readers[0], hot_reads.SQLiteReader)
+        assert isinstance(readers[1], hot_reads.PostgresReader)
+
+
+class TestThroughTheApp:
+    """The whole app on its lifespan, as ``sessionary serve`` runs it."""
+
+    def test_cookie_and_key_requests_answer_from_the_driver_path(self, seeded: Seeded) -> None:
+        with TestClient(create_app(seeded.settings)) as client:
+            client.cookies.set(seeded.settings.session_cookie_name, seeded.token)
+            by_cookie = client.get("/users/me")
+            client.cookies.clear()
+            by_key = client.get(
+                "/protected_data/", headers={"Authorization": f"Bearer {seeded.key}"}
+            )
+
+        assert by_cookie.status_code == 200
+        assert by_cookie.json()["username"] == "hotpath"
+        assert by_key.status_code == 200
+        assert by_key.json() == {
+            "user_id": seeded.user_id,
+            "username": "hotpath",
+            "email": "hotpath@example.com",
+        }
+
+
+@pytest.fixture
+def unmigrated(sessionary_database: TestDatabase, tmp_path: Path) -> Iterator[Settings]:
+    with scratch_database(sessionary_database.url, tmp_path) as database:
+        yield Settings(database_url=database.url, session_cookie_secure=False, _env_file=None)
+
+
+class TestDriverErrors:
+    def test_a_missing_table_is_503_not_500(self, unmigrated: Settings) -> None:
+        with TestClient(create_app(unmigrated), raise_server_exceptions=False) as client:
+            client.cookies.set(unmigrated.session_cookie_name, "a" * 43)
+            response = client.get("/users/me")
+
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+
+    def test_an_unreachable_postgres_is_503(self) -> None:
+        # A port nothing listens on (the discard port): connection refused at once.
+        settings = Settings(
+            database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none",
+            session_cookie_secure=False,
+            _env_file=None,
+        )
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            client.cookies.set(settings.session_cookie_name, "a" * 43)
+            response = client.get("/users/me")
+
+        assert response.status_code == 503
+        assert response.json() == {"detail": "Database unavailable"}
