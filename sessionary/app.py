@@ -80,9 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     register_error_handlers(app)
-    app.include_router(auth_router)
+    # Routes are matched in order: the hot GET /users/me and /protected_data/ first, and
+    # /users/me before the admin router's /users/{user_id}.
     app.include_router(users_router)
-    # After users_router: /users/me must match before /users/{user_id}.
+    app.include_router(auth_router)
     app.include_router(users_admin_router)
     app.include_router(roles_router)
     app.include_router(audit_router)

@@ -67,7 +67,8 @@ class CompiledQuery:
     sql: str
     parameters: tuple[str, ...]
     bind_processors: tuple[Processor | None, ...]
-    result_processors: tuple[Processor | None, ...]
+    # (column index, processor) for the columns SQLAlchemy converts (datetimes, JSON…).
+    result_processors: tuple[tuple[int, Processor], ...]
     row: Callable[[Sequence[Any]], Any]
 
     @classmethod
@@ -88,8 +89,9 @@ class CompiledQuery:
                 for name in names
             ),
             result_processors=tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in columns
+                (index, process)
+                for index, column in enumerate(columns)
+                if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
             ),
             row=result_type._make,
         )
@@ -102,16 +104,22 @@ class CompiledQuery:
         ]
 
     def rows(self, records: Sequence[Sequence[Any]]) -> list[Any]:
-        processors = self.result_processors
-        return [
-            self.row(
-                [
-                    value if process is None else process(value)
-                    for process, value in zip(processors, record, strict=True)
-                ]
-            )
-            for record in records
-        ]
+        # A join repeats the session's and user's columns on every (role, permission) row:
+        # convert each distinct value once (processors are pure functions of the value).
+        last: dict[int, tuple[Any, Any]] = {}
+        rows = []
+        for record in records:
+            values = list(record)
+            for index, process in self.result_processors:
+                raw = values[index]
+                seen = last.get(index)
+                if seen is not None and seen[0] == raw:
+                    values[index] = seen[1]
+                else:
+                    values[index] = converted = process(raw)
+                    last[index] = (raw, converted)
+            rows.append(self.row(values))
+        return rows
 
 
 class HotReader(Protocol):
