@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
@@ -26,6 +26,7 @@ from sessionary.auth.sessions import IssuedSession
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.db import Database
+from sessionary.core.hot_reads import HotQuery
 from sessionary.core.security import PasswordHasher, hash_token, is_well_formed_token, new_token
 from sessionary.errors import BadRequest, InvalidCredentials, SessionaryError, Throttled
 from sessionary.users import service as users_service
@@ -56,11 +57,25 @@ class _Account:
     is_active: bool
 
 
-_CREDENTIALS = select(User.id, User.username, User.password_hash, User.is_active)
+_CREDENTIALS = HotQuery(
+    select(User.id, User.username, User.password_hash, User.is_active).where(
+        User.username_key == bindparam("username_key")
+    ),
+    "credentials",
+)
+_DEVICE = HotQuery(
+    select(LoginDevice.id)
+    .join(User, User.id == LoginDevice.user_id)
+    .where(
+        LoginDevice.token_hash == bindparam("token_hash"),
+        User.username_key == bindparam("username_key"),
+    ),
+    "login_device",
+)
 
 
 async def _account(database: Database, key: str) -> _Account | None:
-    rows = await database.fetch(_CREDENTIALS.where(User.username_key == key), {})
+    rows = await database.fetch(_CREDENTIALS, {"username_key": key})
     if not rows:
         return None
     row = rows[0]
@@ -71,12 +86,7 @@ async def _device_id(database: Database, token: str | None, key: str) -> int | N
     """The device bucket of a browser that logged in as this account before."""
     if not token or not is_well_formed_token(token):
         return None
-    rows = await database.fetch(
-        select(LoginDevice.id)
-        .join(User, User.id == LoginDevice.user_id)
-        .where(LoginDevice.token_hash == hash_token(token), User.username_key == key),
-        {},
-    )
+    rows = await database.fetch(_DEVICE, {"token_hash": hash_token(token), "username_key": key})
     return int(rows[0][0]) if rows else None
 
 

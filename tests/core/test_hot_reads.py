@@ -202,6 +202,19 @@ class TestThroughTheApp:
             "email": "hotpath@example.com",
         }
 
+    def test_login_reads_credentials_and_device_from_the_driver_path(self, seeded: Seeded) -> None:
+        credentials = {"username": "hotpath", "password": DEFAULT_PASSWORD}
+        with TestClient(create_app(seeded.settings)) as client:
+            first = client.post("/auth/login", json=credentials)
+            again = client.post("/auth/login", json=credentials)  # with the device cookie now
+            wrong = client.post("/auth/login", json={**credentials, "password": "not-it-at-all"})
+            me = client.get("/users/me")
+
+        assert first.status_code == again.status_code == 200
+        assert "session_device" in client.cookies
+        assert wrong.status_code == 401
+        assert me.json()["username"] == "hotpath"
+
 
 @pytest.fixture
 def unmigrated(sessionary_database: TestDatabase, tmp_path: Path) -> Iterator[Settings]:
