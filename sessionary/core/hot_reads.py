@@ -41,8 +41,8 @@ from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any]
 
-# The SQLAlchemy-only options of an asyncpg URL, which asyncpg itself refuses.
-_SQLALCHEMY_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+# SQLAlchemy's name for asyncpg's statement cache option in a URL (``=0`` behind PgBouncer).
+_STATEMENT_CACHE = "prepared_statement_cache_size"
 _MEMORY = {"", ":memory:"}
 # A reader never waits long on the loop: WAL readers are not blocked by writers, and anything
 # else (recovery after a crash) is answered 503 rather than stalling every request.
@@ -193,9 +193,10 @@ class PostgresReader:
     def __init__(self, engine: AsyncEngine, size: int, acquire_timeout: float) -> None:
         dialect = engine.dialect
         _, options = dialect.create_connect_args(engine.url)
-        for name in _SQLALCHEMY_ONLY:
-            options.pop(name, None)
-        self._options = {**options, "timeout": 5, "command_timeout": 30}
+        options.pop("prepared_statement_name_func", None)  # SQLAlchemy's own; asyncpg refuses it
+        if _STATEMENT_CACHE in options:
+            options["statement_cache_size"] = int(options.pop(_STATEMENT_CACHE))
+        self.options = {**options, "timeout": 5, "command_timeout": 30}
         self._size = size
         self._acquire_timeout = acquire_timeout
         self._compile = _Compiler(dialect)
@@ -213,7 +214,7 @@ class PostgresReader:
                         max_size=self._size,
                         init=_decode_json,
                         reset=_keep_session,
-                        **self._options,
+                        **self.options,
                     )
         return self._pool
 

@@ -244,3 +244,17 @@ class TestDriverErrors:
 
         assert response.status_code == 503
         assert response.json() == {"detail": "Database unavailable"}
+
+
+class TestPostgresOptions:
+    def test_the_url_statement_cache_size_reaches_asyncpg(self) -> None:
+        # Behind PgBouncer in transaction mode the URL says prepared_statement_cache_size=0.
+        engine = create_async_engine(
+            "postgresql+asyncpg://u@127.0.0.1/db?prepared_statement_cache_size=0&ssl=disable"
+        )
+
+        reader = hot_reads.PostgresReader(engine, size=2, acquire_timeout=1)
+
+        assert reader.options["statement_cache_size"] == 0
+        assert reader.options["ssl"] == "disable"
+        assert "prepared_statement_cache_size" not in reader.options
