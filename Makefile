@@ -62,7 +62,8 @@ typecheck: install ## mypy (strict)
 
 check: lint typecheck test ## Everything CI runs
 
-bench: install ## Hot-path req/s and p99 beside bare FastAPI and raw one-query apps (wrk; PostgreSQL too when its test URL is set)
+bench: $(UV) ## The SPEC §8 suite (wrk; PostgreSQL too when its test URL is set): bench/results/<date>.md + .png
+	$(UV) sync --frozen --python $(PYTHON) --group bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-isolation: install ## Per-test isolation overhead of the toolkit (SQLite; PostgreSQL too when its test URL is set)

@@ -11,7 +11,9 @@ so the isolated runs really open, use and roll back their connection.
     SESSIONARY_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1/sessionary_test \\
         python bench/isolation.py                  # SQLite and PostgreSQL
 
-(``make bench-isolation`` does the same.) Results go to stdout and to
+(``make bench-isolation`` does the same; ``make bench`` runs :func:`measure` as its
+scenario 6.) On PostgreSQL the suite runs in a scratch database ``sessionary_bench_isolation_test``
+on the server of that URL, dropped afterwards. Results go to stdout and to
 ``bench/results/isolation-<date>.md``.
 """
 
@@ -23,13 +25,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from harness import BenchError
+from sqlalchemy.engine import make_url
+from targets import ISOLATION_MS
 
 from sessionary.testing.database import TestDatabase
 
 TESTS = 150
 RESULTS = Path(__file__).parent / "results"
+SCRATCH_DATABASE = "sessionary_bench_isolation_test"  # the toolkit wants "test" in it
 
 CONFTEST = """
 import json, os
@@ -101,7 +109,10 @@ def _run(workdir: Path, db_url: str, kind: str, isolated: bool) -> float:
         text=True,
     )
     if done.returncode != 0:
-        sys.exit(f"benchmark suite failed ({kind}, isolated={isolated}):\n{done.stdout[-3000:]}")
+        raise BenchError(
+            f"isolation suite failed ({kind}, isolated={isolated}, {db_url}):\n"
+            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
     durations = json.loads(out.read_text())
     # The first test pays for creating the database and the pools: leave it out.
     values = sorted(durations.items())[1:]
@@ -118,37 +129,70 @@ def _drop(db_url: str) -> None:
     database.drop()
 
 
-def main() -> None:
-    backends = {}
+@dataclass(frozen=True)
+class Overhead:
+    """Median setup + teardown per test of one database and client, with and without."""
+
+    database: str
+    client: str
+    isolated_ms: float
+    bare_ms: float
+
+    @property
+    def overhead_ms(self) -> float:
+        return self.isolated_ms - self.bare_ms
+
+
+def measure(pg_url: str | None) -> list[Overhead]:
+    """The four cells (sync or async, isolated or not) on SQLite, and on PostgreSQL when given."""
+    rows = []
     with tempfile.TemporaryDirectory(prefix="sessionary-bench-") as temp:
         workdir = Path(temp)
         (workdir / "conftest.py").write_text(CONFTEST)
-        backends["SQLite"] = f"sqlite+aiosqlite:///{workdir / 'bench_test.db'}"
-        if pg := os.environ.get("SESSIONARY_TEST_DATABASE_URL"):
-            backends["PostgreSQL"] = pg + "_bench"
-        rows = []
-        for name, url in backends.items():
-            _prepare(url)
+        backends = {"SQLite": f"sqlite+aiosqlite:///{workdir / 'bench_test.db'}"}
+        if pg_url:
+            url = make_url(pg_url).set(drivername="postgresql+asyncpg", database=SCRATCH_DATABASE)
+            backends["PostgreSQL"] = url.render_as_string(hide_password=False)
+        for name, url_text in backends.items():
+            _prepare(url_text)
             try:
                 cells = {
-                    (kind, isolated): _run(workdir, url, kind, isolated)
+                    (kind, isolated): _run(workdir, url_text, kind, isolated)
                     for kind in ("sync", "async")
                     for isolated in (True, False)
                 }
             finally:
-                _drop(url)
-            for kind in ("sync", "async"):
-                with_, without = cells[(kind, True)], cells[(kind, False)]
-                rows.append((name, kind, with_, without, with_ - without))
+                _drop(url_text)
+            rows += [
+                Overhead(name, kind, cells[(kind, True)], cells[(kind, False)])
+                for kind in ("sync", "async")
+            ]
+    return rows
+
+
+def markdown(rows: list[Overhead]) -> list[str]:
+    """The table of :func:`measure`'s rows, with SPEC §8's verdict per cell."""
     lines = [
-        f"# Isolation overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Median pytest setup + teardown per test, ms ({TESTS} tests per cell, one request each); "
+        f"overhead = isolated - no isolation (SPEC §8: {ISOLATION_MS.describe(' ms')}).",
         "",
-        f"Median pytest setup + teardown per test, ms ({TESTS} tests per cell, one request each).",
-        "",
-        "| database | client | isolated | no isolation | overhead |",
-        "|---|---|---|---|---|",
-        *(f"| {db} | {kind} | {a:.2f} | {b:.2f} | {d:+.2f} |" for db, kind, a, b, d in rows),
+        "| database | client | isolated | no isolation | overhead | verdict |",
+        "|---|---|---:|---:|---:|---|",
     ]
+    for row in rows:
+        lines.append(
+            f"| {row.database} | {row.client} | {row.isolated_ms:.2f} | {row.bare_ms:.2f} "
+            f"| {row.overhead_ms:+.2f} | {ISOLATION_MS.verdict(row.overhead_ms)} |"
+        )
+    return lines
+
+
+def main() -> None:
+    try:
+        rows = measure(os.environ.get("SESSIONARY_TEST_DATABASE_URL"))
+    except BenchError as error:
+        sys.exit(f"bench failed: {error}")
+    lines = [f"# Isolation overhead, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", *markdown(rows)]
     report = "\n".join(lines) + "\n"
     print(report)  # noqa: T201
     RESULTS.mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
-"""The raw one-query reference on SQLite: one aiosqlite connection, the query sent as is.
+"""The raw one-query reference on SQLite: one aiosqlite connection, the query sent as is
+(the session query, or the API-key one for ``Authorization: Bearer sk_…``).
 
     BENCH_SQLITE_PATH=/tmp/.../bench.db \\
         uvicorn --app-dir bench/references raw_aiosqlite:app --no-access-log
@@ -13,9 +14,19 @@ from typing import Any
 
 import aiosqlite
 from fastapi import FastAPI, HTTPException, Request
-from raw_common import COOKIE, QUERY, protected_data, token_hash, user_me
+from raw_common import (
+    COOKIE,
+    KEY_QUERY,
+    QUERY,
+    bearer_key_hash,
+    key_user_me,
+    protected_data,
+    token_hash,
+    user_me,
+)
 
 SQL = QUERY.format(placeholder="?")
+KEY_SQL = KEY_QUERY.format(placeholder="?")
 
 
 @asynccontextmanager
@@ -29,11 +40,17 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def _me(request: Request) -> dict[str, Any]:
-    digest = token_hash(request.cookies.get(COOKIE))
+    connection: aiosqlite.Connection = request.app.state.db
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        digest = bearer_key_hash(authorization)
+        sql, answer = KEY_SQL, key_user_me
+    else:
+        digest = token_hash(request.cookies.get(COOKIE))
+        sql, answer = SQL, user_me
     if digest is not None:
-        connection: aiosqlite.Connection = request.app.state.db
-        async with connection.execute(SQL, (digest,)) as cursor:
-            me = user_me(list(await cursor.fetchall()))
+        async with connection.execute(sql, (digest,)) as cursor:
+            me = answer(list(await cursor.fetchall()))
         if me is not None:
             return me
     raise HTTPException(status_code=401, detail="Not authenticated")

@@ -1,4 +1,5 @@
-"""The raw one-query reference on PostgreSQL: an asyncpg pool, the query sent as is.
+"""The raw one-query reference on PostgreSQL: an asyncpg pool, the query sent as is
+(the session query, or the API-key one for ``Authorization: Bearer sk_…``).
 
     BENCH_ASYNCPG_DSN=postgresql://postgres@127.0.0.1/sessionary_bench \\
         uvicorn --app-dir bench/references raw_asyncpg:app --no-access-log
@@ -16,9 +17,19 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Request
-from raw_common import COOKIE, QUERY, protected_data, token_hash, user_me
+from raw_common import (
+    COOKIE,
+    KEY_QUERY,
+    QUERY,
+    bearer_key_hash,
+    key_user_me,
+    protected_data,
+    token_hash,
+    user_me,
+)
 
 SQL = QUERY.format(placeholder="$1")
+KEY_SQL = KEY_QUERY.format(placeholder="$1")
 
 
 @asynccontextmanager
@@ -36,9 +47,15 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def _me(request: Request) -> dict[str, Any]:
-    digest = token_hash(request.cookies.get(COOKIE))
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        digest = bearer_key_hash(authorization)
+        sql, answer = KEY_SQL, key_user_me
+    else:
+        digest = token_hash(request.cookies.get(COOKIE))
+        sql, answer = SQL, user_me
     if digest is not None:
-        me = user_me(await request.app.state.pool.fetch(SQL, digest))
+        me = answer(await request.app.state.pool.fetch(sql, digest))
         if me is not None:
             return me
     raise HTTPException(status_code=401, detail="Not authenticated")
