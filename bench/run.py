@@ -51,7 +51,7 @@ from reference_apps import (
 
 SCENARIOS = ("requests", "sessions", "burst", "logins", "isolation")
 FEW_SESSIONS = 10
-FULL = {"duration": 8, "warmup": 2, "sessions": 1_000_000}
+FULL = {"duration": 7, "warmup": 2, "sessions": 1_000_000}
 QUICK = {"duration": 2, "warmup": 1, "sessions": 100_000}
 
 
@@ -157,7 +157,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a PostgreSQL server URL: scratch databases sessionary_bench* are made there "
         "(default SESSIONARY_TEST_DATABASE_URL; without it, SQLite only)",
     )
-    parser.add_argument("--duration", type=int, help="seconds per run (8; --quick 2)")
+    parser.add_argument("--duration", type=int, help="seconds per run (7; --quick 2)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per row (2; --quick 1)")
     parser.add_argument("--runs", type=int, default=2, help="runs per row, at least 2 (2)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
