@@ -348,7 +348,7 @@ def chart(results: Results, path: Path) -> Path | None:
     labels = [f"{r.database} · {r.scenario} · {r.app} · {r.path}" for r in rows]
     colours = [APP_COLOURS.get(r.app, RAW_COLOUR) for r in rows]
     height = max(4.0, 0.28 * len(rows) + 1.5)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(15, height), sharey=True)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(16, height), sharey=True)
     positions = list(range(len(rows)))
     left.barh(positions, [r.rps for r in rows], color=colours)
     left.set_xscale("log")
@@ -362,12 +362,12 @@ def chart(results: Results, path: Path) -> Path | None:
         axis.grid(axis="x", which="both", alpha=0.3)
     shown = dict.fromkeys(r.app for r in reversed(rows))
     handles = [Patch(color=APP_COLOURS.get(app, RAW_COLOUR), label=app) for app in shown]
-    right.legend(handles=handles, loc="lower right", fontsize=8)
+    right.legend(handles=handles, loc="upper right", fontsize=8)
     for position, row, latency in zip(positions, rows, latencies, strict=True):
         left.annotate(f" {row.rps:.0f}", (row.rps, position), va="center", fontsize=6)
         right.annotate(f" {latency:.2f}", (latency, position), va="center", fontsize=6)
     figure.suptitle(f"Sessionary bench, {results.started:%Y-%m-%d %H:%M} UTC")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path

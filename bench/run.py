@@ -18,7 +18,7 @@ names a server (scratch databases ``sessionary_bench*`` are created there and dr
 The report goes to stdout and ``bench/results/<date>.md``, its chart to ``<date>.png``, both
 copied to ``latest.md``/``latest.png`` (what the README links).
 
-    python bench/run.py                                   # defaults: about 15 minutes
+    python bench/run.py                                   # defaults: about 13 minutes
     python bench/run.py --pg-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
     python bench/run.py --quick --only requests,burst     # a short development run
 """
