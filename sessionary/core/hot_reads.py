@@ -8,9 +8,9 @@ through the ORM a statement compiled again on every request; here it costs the q
   compiles it once for its dialect — the driver's SQL, the positional order of its parameters
   and SQLAlchemy's own type processors — so rows come back as SQLAlchemy would give them
   (aware datetimes, booleans, decoded JSON), as named tuples.
-* PostgreSQL (:class:`PostgresReader`): an asyncpg pool of its own, ``db_pool_size``
-  connections; asyncpg prepares each statement once per connection and runs it without a
-  transaction.
+* PostgreSQL (:class:`PostgresReader`): up to ``db_pool_size`` asyncpg connections of its
+  own (:mod:`sessionary.core.pg_connections`); asyncpg prepares each statement once per
+  connection and runs it without a transaction.
 * SQLite (:class:`SQLiteReader`): one stdlib ``sqlite3`` connection in autocommit, refusing
   writes (``query_only``), called on the event loop. An indexed point read of a WAL database
   takes tens of microseconds and never waits for a writer: less than a hop to aiosqlite's
@@ -24,7 +24,6 @@ redirects to the test's own connection.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections import namedtuple
@@ -38,6 +37,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+
+from sessionary.core.pg_connections import ConnectionSet
 
 Processor = Callable[[Any], Any]
 
@@ -179,16 +180,13 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    # asyncpg's default reset runs `RESET ALL; UNLISTEN *; …` on every release: a second
-    # round trip per request. Hot reads change no session state, so only a transaction
-    # left open (which they never begin) would need undoing.
-    if connection.is_in_transaction():
-        await connection.execute("ROLLBACK")
+# A lost connection (server restart, idle timeout) is noticed only when used: a hot read is
+# an idempotent SELECT, so it is sent once more on another connection.
+_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, OSError)
 
 
 class PostgresReader:
-    """An asyncpg pool for hot reads, beside the engine's pool for everything else."""
+    """Up to ``size`` asyncpg connections of its own for hot reads, beside the engine's pool."""
 
     def __init__(self, engine: AsyncEngine, size: int, acquire_timeout: float) -> None:
         dialect = engine.dialect
@@ -197,45 +195,50 @@ class PostgresReader:
         if _STATEMENT_CACHE in options:
             options["statement_cache_size"] = int(options.pop(_STATEMENT_CACHE))
         self.options = {**options, "timeout": 5, "command_timeout": 30}
-        self._size = size
-        self._acquire_timeout = acquire_timeout
         self._compile = _Compiler(dialect)
-        self._pool: asyncpg.Pool | None = None
-        self._opening: asyncio.Lock = asyncio.Lock()
+        # Opened on first use, so a server can start (and answer /health/live) while the
+        # database is still coming up.
+        self.connections = ConnectionSet(self._connect, size=size, timeout=acquire_timeout)
 
-    async def _ready_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._opening:
-                if self._pool is None:
-                    # min_size=0: connections open on first use, so a server can start (and
-                    # answer /health/live) while the database is still coming up.
-                    self._pool = await asyncpg.create_pool(
-                        min_size=0,
-                        max_size=self._size,
-                        init=_decode_json,
-                        reset=_keep_session,
-                        **self.options,
-                    )
-        return self._pool
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(**self.options)
+        try:
+            await _decode_json(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     async def fetch(self, query: HotQuery, params: Mapping[str, Any]) -> list[Any]:
         compiled = self._compile(query)
-        pool = await self._ready_pool()
+        arguments = compiled.arguments(params)
         try:
-            async with pool.acquire(timeout=self._acquire_timeout) as connection:
-                records = await connection.fetch(compiled.sql, *compiled.arguments(params))
+            try:
+                records = await self._run(compiled.sql, arguments)
+            except _CONNECTION_LOST:
+                records = await self._run(compiled.sql, arguments)
         except TimeoutError as exc:
             raise PoolTimeoutError("no hot-read connection free in time") from exc
-        except asyncpg.InterfaceError as exc:  # the connection broke under the query
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+            # The connection broke under the query (twice): the database is unavailable.
             raise OperationalError(compiled.sql, None, exc) from exc
         except asyncpg.PostgresError as exc:
             raise DBAPIError(compiled.sql, None, exc) from exc
         return compiled.rows(records)
 
+    async def _run(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
+        connection = await self.connections.take()
+        try:
+            records: list[asyncpg.Record] = await connection.fetch(sql, *arguments)
+        except BaseException:
+            # Failed or interrupted mid-query: its state is unknown, so it is not reused.
+            self.connections.discard(connection)
+            raise
+        self.connections.give(connection)
+        return records
+
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        await self.connections.close()
 
 
 def hot_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> HotReader | None:
