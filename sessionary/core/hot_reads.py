@@ -45,6 +45,7 @@ Processor = Callable[[Any], Any]
 # SQLAlchemy's name for asyncpg's statement cache option in a URL (``=0`` behind PgBouncer).
 _STATEMENT_CACHE = "prepared_statement_cache_size"
 _MEMORY = {"", ":memory:"}
+_REQUIRED = object()
 # A reader never waits long on the loop: WAL readers are not blocked by writers, and anything
 # else (recovery after a crash) is answered 503 rather than stalling every request.
 _READER_BUSY_TIMEOUT_MS = 100
@@ -66,8 +67,9 @@ class CompiledQuery:
     """A :class:`HotQuery` for one dialect: SQL, parameter order and type processors."""
 
     sql: str
-    parameters: tuple[str, ...]
-    bind_processors: tuple[Processor | None, ...]
+    # Per positional parameter: its name, the value written into the statement (a literal)
+    # or _REQUIRED (a bindparam the caller fills), and SQLAlchemy's bind processor.
+    parameters: tuple[tuple[str, Any, Processor | None], ...]
     # (column index, processor) for the columns SQLAlchemy converts (datetimes, JSON…).
     result_processors: tuple[tuple[int, Processor], ...]
     row: Callable[[Sequence[Any]], Any]
@@ -84,10 +86,13 @@ class CompiledQuery:
         )
         return cls(
             sql=compiled.string,
-            parameters=names,
-            bind_processors=tuple(
-                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                for name in names
+            parameters=tuple(
+                (
+                    name,
+                    _REQUIRED if bind.required else bind.effective_value,
+                    bind.type.dialect_impl(dialect).bind_processor(dialect),
+                )
+                for name, bind in ((name, compiled.binds[name]) for name in names)
             ),
             result_processors=tuple(
                 (index, process)
@@ -98,11 +103,11 @@ class CompiledQuery:
         )
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[name] for name in self.parameters]
-        return [
-            value if process is None else process(value)
-            for process, value in zip(self.bind_processors, values, strict=True)
-        ]
+        arguments = []
+        for name, constant, process in self.parameters:
+            value = params[name] if constant is _REQUIRED else constant
+            arguments.append(value if process is None else process(value))
+        return arguments
 
     def rows(self, records: Sequence[Sequence[Any]]) -> list[Any]:
         # A join repeats the session's and user's columns on every (role, permission) row:

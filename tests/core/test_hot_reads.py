@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sessionary import clock
@@ -32,6 +32,7 @@ from sessionary.core.security import hash_token
 from sessionary.roles.permissions import Permission
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.testing.database import TestDatabase
+from sessionary.users.models import User
 from tests.cli.scratch import ScratchDatabase, scratch_database
 
 pytestmark = [pytest.mark.no_db]
@@ -258,3 +259,22 @@ class TestPostgresOptions:
         assert reader.options["statement_cache_size"] == 0
         assert reader.options["ssl"] == "disable"
         assert "prepared_statement_cache_size" not in reader.options
+
+
+@pytest.mark.anyio
+class TestHotQueriesWithLiterals:
+    async def test_values_written_into_the_statement_are_sent_too(
+        self, seeded: Seeded, started: Database
+    ) -> None:
+        active_named = hot_reads.HotQuery(
+            select(User.id).where(
+                User.username == bindparam("username"), User.is_active.is_(True), User.id > 0
+            ),
+            "active_named",
+        )
+
+        hot = await started.fetch(active_named, {"username": "hotpath"})
+        missing = await started.fetch(active_named, {"username": "nobody"})
+
+        assert [row.id for row in hot] == [seeded.user_id]
+        assert list(missing) == []
