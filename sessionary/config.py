@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     # Throttle counters live here when set (shared by every worker and instance).
     redis_url: str | None = None
     redis_key_prefix: str = "sessionary:"
-    # Per pool: on PostgreSQL the hot path's asyncpg pool has as many again (core/hot_reads.py).
+    # Per pool: on PostgreSQL the hot path holds as many asyncpg connections again
+    # (core/pg_connections.py).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=0, ge=0, le=200)
     db_pool_timeout: float = Field(default=10.0, gt=0)
