@@ -156,8 +156,15 @@ class SQLiteReader:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
-        connection.execute(f"PRAGMA busy_timeout={_READER_BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA query_only=ON")
+        try:
+            connection.execute(f"PRAGMA busy_timeout={_READER_BUSY_TIMEOUT_MS}")
+            # Only in WAL mode does a reader never wait for a writer. The engine's connections
+            # set it too, but the file may come from elsewhere in rollback-journal mode.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA query_only=ON")
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     async def fetch(self, query: HotQuery, params: Mapping[str, Any]) -> list[Any]:

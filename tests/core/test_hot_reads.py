@@ -5,7 +5,9 @@ PostgreSQL database), and compare the driver path with the engine path row for r
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sessionary import clock
+from sessionary import clock, migrations
 from sessionary.app import create_app
 from sessionary.auth.models import LoginSession
 from sessionary.auth.principal import (
@@ -278,3 +280,32 @@ class TestHotQueriesWithLiterals:
 
         assert [row.id for row in hot] == [seeded.user_id]
         assert list(missing) == []
+
+
+@pytest.fixture
+def journal_file(tmp_path: Path) -> Path:
+    """A migrated SQLite file left in rollback-journal mode, as another tool might leave it."""
+    path = tmp_path / "journal.db"
+    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
+    with closing(sqlite3.connect(path)) as other:
+        assert other.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    return path
+
+
+@pytest.mark.anyio
+async def test_the_sqlite_reader_puts_a_rollback_journal_file_in_wal_mode(
+    journal_file: Path,
+) -> None:
+    # Runs on the PostgreSQL run too: it is about a SQLite file of its own.
+    database = Database(
+        Settings(database_url=f"sqlite+aiosqlite:///{journal_file}", _env_file=None)
+    )
+    await database.start()
+    try:
+        rows = await database.fetch(PRINCIPAL_QUERY, {"token_hash": b"\0" * 32})
+    finally:
+        await database.stop()
+
+    assert list(rows) == []
+    with closing(sqlite3.connect(journal_file)) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
