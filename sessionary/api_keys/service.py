@@ -160,14 +160,21 @@ async def resolve(database: Database, key: str) -> Principal | None:
 
 
 async def _touch(database: Database, principal: Principal, now: datetime) -> None:
-    """Record use. Best effort: a busy database must not fail a read request."""
+    """Record use, once per resolution per process however many requests find it due.
+    Best effort: a busy database must not fail a read request."""
+    stamp = ("api_key", principal.api_key_id)
+    if not database.activity.claim(stamp, now, LAST_USED_RESOLUTION):
+        return
     try:
         async with database.session() as db:
             await db.execute(
                 update(ApiKey).where(ApiKey.id == principal.api_key_id).values(last_used_at=now)
             )
             await db.commit()
-    except DBAPIError as exc:
+    except BaseException as exc:
+        database.activity.release(stamp)
+        if not isinstance(exc, DBAPIError):
+            raise
         log.warning(
             "last_used_not_recorded", api_key_id=principal.api_key_id, error=type(exc).__name__
         )

@@ -146,14 +146,21 @@ async def resolve(
 
 
 async def _touch(database: Database, session_id: int, now: datetime) -> None:
-    """Record activity. Best effort: a busy database must not fail a read request."""
+    """Record activity, once per resolution per process however many requests find it due.
+    Best effort: a busy database must not fail a read request."""
+    stamp = ("session", session_id)
+    if not database.activity.claim(stamp, now, LAST_SEEN_RESOLUTION):
+        return
     try:
         async with database.session() as db:
             await db.execute(
                 update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
             )
             await db.commit()
-    except DBAPIError as exc:
+    except BaseException as exc:
+        database.activity.release(stamp)
+        if not isinstance(exc, DBAPIError):
+            raise
         log.warning("last_seen_not_recorded", session_id=session_id, error=type(exc).__name__)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 from sessionary.config import Settings
+from sessionary.core.activity import ActivityStamps
 from sessionary.core.hot_reads import HotQuery, HotReader, hot_reader
 
 _IMMEDIATE = "sessionary_sqlite_immediate"
@@ -124,6 +125,8 @@ class Database:
         self._pooled_loop: asyncio.AbstractEventLoop | None = None
         self._unpooled: tuple[AsyncEngine, AsyncEngine] | None = None
         self._hot_reader: HotReader | None = None
+        # Activity stamps this process is writing or wrote (core/activity.py).
+        self.activity = ActivityStamps()
 
     async def start(self) -> None:
         """Create the pools on the lifespan's loop (no connection is made yet)."""

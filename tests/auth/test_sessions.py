@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from sessionary.testing import (
     Clock,
     LoginAs,
     QueryCounter,
+    SessionaryAsyncClient,
     SettingsOverride,
     SyncDB,
 )
@@ -261,6 +263,24 @@ class TestLastSeen:
         assert last_seen_at(db, token) == clock.now()
         with assert_num_queries(1):  # written: the next request is back to one query
             assert browser.get("/users/me").status_code == 200
+
+    @pytest.mark.anyio
+    async def test_concurrent_requests_that_find_it_due_write_it_once(
+        self,
+        async_member_client: SessionaryAsyncClient,
+        clock: Clock,
+        assert_num_queries: QueryCounter,
+    ) -> None:
+        clock.advance(minutes=2)
+
+        with assert_num_queries(2, exact=False) as queries:  # per request: lookup (+ write)
+            responses = await asyncio.gather(
+                *(async_member_client.get("/users/me") for _ in range(5))
+            )
+
+        assert [response.status_code for response in responses] == [200] * 5
+        writes = [sql for sqls in queries.values() for sql in sqls if sql.startswith("UPDATE")]
+        assert len(writes) == 1  # not one per request that found it due
 
     def test_last_seen_at_is_stored_in_utc(
         self, login_as: LoginAs, user: User, clock: Clock, db: SyncDB
