@@ -194,7 +194,8 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
 
 # A lost connection (server restart, idle timeout) is noticed only when used: a hot read is
 # an idempotent SELECT, so it is sent once more on another connection.
-_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, OSError)
+# (Not OSError: TimeoutError is one, and a pool timeout must not wait twice.)
+_CONNECTION_LOST = (asyncpg.ConnectionDoesNotExistError, ConnectionError)
 
 
 class PostgresReader:

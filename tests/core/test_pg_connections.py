@@ -214,10 +214,23 @@ class TestReaderRetry:
 
         assert reader.connections.size == 0
 
-    async def test_no_free_connection_in_time_is_a_pool_timeout(self) -> None:
+    async def test_no_free_connection_in_time_is_a_pool_timeout_after_one_wait(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         reader = reader_with(Opener())
         reader.connections = ConnectionSet(Opener(), size=1, timeout=0.01)
         await reader.connections.take()
+        takes = 0
+        take = reader.connections.take
+
+        async def counted() -> Any:
+            nonlocal takes
+            takes += 1
+            return await take()
+
+        monkeypatch.setattr(reader.connections, "take", counted)
 
         with pytest.raises(PoolTimeoutError):
             await reader.fetch(PRINCIPAL_QUERY, {"token_hash": b"\0" * 32})
+
+        assert takes == 1  # a timeout is not a lost connection: no second wait
