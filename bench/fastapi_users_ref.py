@@ -32,6 +32,7 @@ import urllib.parse
 from pathlib import Path
 
 import httpx2
+from harness import uvicorn_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "bench" / "references" / "fastapi_users"
@@ -104,19 +105,7 @@ def create_schema(bin_dir: Path, database_url: str) -> None:
 
 def server_argv(bin_dir: Path, port: int) -> list[str]:
     """The uvicorn command line serving the reference on 127.0.0.1:``port``, access log off."""
-    return [
-        str(bin_dir / "uvicorn"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--app-dir",
-        str(REFERENCE),
-        "app:app",
-    ]
+    return uvicorn_argv(bin_dir / "uvicorn", REFERENCE, "app:app", port)
 
 
 def login_path() -> str:
