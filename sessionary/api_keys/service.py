@@ -22,6 +22,7 @@ from sessionary.api_keys.models import ApiKey
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
 from sessionary.auth.principal import API_KEY_PRINCIPAL_QUERY, Principal, key_principal_from_rows
+from sessionary.core.activity import write_stamp
 from sessionary.core.db import Database
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import hash_token, new_token
@@ -160,21 +161,16 @@ async def resolve(database: Database, key: str) -> Principal | None:
 
 
 async def _touch(database: Database, principal: Principal, now: datetime) -> None:
-    """Record use, once per resolution per process however many requests find it due.
-    Best effort: a busy database must not fail a read request."""
-    stamp = ("api_key", principal.api_key_id)
-    if not database.activity.claim(stamp, now, LAST_USED_RESOLUTION):
-        return
+    """Record use. Best effort: a busy database must not fail a read request."""
     try:
-        async with database.session() as db:
-            await db.execute(
-                update(ApiKey).where(ApiKey.id == principal.api_key_id).values(last_used_at=now)
-            )
-            await db.commit()
-    except BaseException as exc:
-        database.activity.release(stamp)
-        if not isinstance(exc, DBAPIError):
-            raise
+        await write_stamp(
+            database,
+            ("api_key", principal.api_key_id),
+            update(ApiKey).where(ApiKey.id == principal.api_key_id).values(last_used_at=now),
+            now,
+            LAST_USED_RESOLUTION,
+        )
+    except DBAPIError as exc:
         log.warning(
             "last_used_not_recorded", api_key_id=principal.api_key_id, error=type(exc).__name__
         )

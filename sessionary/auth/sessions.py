@@ -17,6 +17,7 @@ from sessionary.audit.service import EventType, Origin
 from sessionary.auth.models import LoginSession
 from sessionary.auth.principal import PRINCIPAL_QUERY, Principal, deadline, principal_from_rows
 from sessionary.config import Settings
+from sessionary.core.activity import write_stamp
 from sessionary.core.db import Database
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import hash_token, is_well_formed_token, new_token
@@ -146,21 +147,16 @@ async def resolve(
 
 
 async def _touch(database: Database, session_id: int, now: datetime) -> None:
-    """Record activity, once per resolution per process however many requests find it due.
-    Best effort: a busy database must not fail a read request."""
-    stamp = ("session", session_id)
-    if not database.activity.claim(stamp, now, LAST_SEEN_RESOLUTION):
-        return
+    """Record activity. Best effort: a busy database must not fail a read request."""
     try:
-        async with database.session() as db:
-            await db.execute(
-                update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now)
-            )
-            await db.commit()
-    except BaseException as exc:
-        database.activity.release(stamp)
-        if not isinstance(exc, DBAPIError):
-            raise
+        await write_stamp(
+            database,
+            ("session", session_id),
+            update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now),
+            now,
+            LAST_SEEN_RESOLUTION,
+        )
+    except DBAPIError as exc:
         log.warning("last_seen_not_recorded", session_id=session_id, error=type(exc).__name__)
 
 

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.sql import Executable
+
+if TYPE_CHECKING:
+    from sessionary.core.db import Database
 
 # Claims kept at most; past this, expired ones are dropped (all of them if none expired).
 CLAIMS_MAX = 10_000
@@ -36,3 +42,19 @@ class ActivityStamps:
     def release(self, key: Hashable) -> None:
         """The write failed: let the next request try again."""
         self._claimed.pop(key, None)
+
+
+async def write_stamp(
+    database: Database, key: Hashable, statement: Executable, now: datetime, resolution: timedelta
+) -> None:
+    """Run the stamp's UPDATE in a transaction of its own, unless a request of this process
+    claimed ``key`` within ``resolution``. A failure releases the claim and propagates."""
+    if not database.activity.claim(key, now, resolution):
+        return
+    try:
+        async with database.session() as db:
+            await db.execute(statement)
+            await db.commit()
+    except BaseException:
+        database.activity.release(key)
+        raise

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from sessionary.core import activity
-from sessionary.core.activity import ActivityStamps
+from sessionary.core.activity import ActivityStamps, write_stamp
+from sessionary.core.db import Database
 
 pytestmark = pytest.mark.no_db
 
@@ -50,3 +56,29 @@ def test_claims_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stamps.claim("fresh", T0 + MINUTE, MINUTE)
     assert stamps.claim(0, T0 + MINUTE, MINUTE)
     assert not stamps.claim("fresh", T0 + MINUTE, MINUTE)
+
+
+class FailingDatabase:
+    """What write_stamp uses of a Database, with a write that fails."""
+
+    def __init__(self) -> None:
+        self.activity = ActivityStamps()
+        self.attempts = 0
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Any]:
+        self.attempts += 1
+        raise OperationalError("UPDATE …", None, Exception("database is locked"))
+        yield
+
+
+@pytest.mark.anyio
+async def test_a_failed_write_releases_its_claim_so_the_next_request_retries() -> None:
+    database = FailingDatabase()
+    statement = text("UPDATE sessions SET last_seen_at = now()")
+
+    for _ in range(2):
+        with pytest.raises(OperationalError):
+            await write_stamp(cast(Database, database), "key", statement, T0, MINUTE)
+
+    assert database.attempts == 2
