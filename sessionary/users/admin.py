@@ -84,6 +84,19 @@ async def _checked_roles(db: AsyncSession, actor: Principal, names: Iterable[str
     return wanted
 
 
+async def _default_roles(db: AsyncSession, actor: Principal) -> list[str]:
+    """``member`` when it holds nothing the creator lacks, else no role at all.
+
+    The creator knows the new account's password, so a default role they could not grant
+    would hand them its permissions (a ``users:write`` holder without API-key rights would
+    gain them). Setting no role still needs only ``users:write``, as SPEC §3 says; the 201
+    body shows ``roles: []`` and someone who may grant ``member`` assigns it later.
+    """
+    if await roles_service.permissions_of_roles(db, [MEMBER]) - actor.permissions:
+        return []
+    return [MEMBER]
+
+
 async def _check_outranks(db: AsyncSession, actor: Principal, user_id: int) -> None:
     """Only someone holding every permission a user holds may change, deactivate or delete
     them (else a user manager could lock out or take over an admin)."""
@@ -144,11 +157,13 @@ async def create_user_as(
     *,
     fields: dict[str, Any],
 ) -> UserWithRoles:
-    """``POST /users``: a member, or the given roles (which need the right to assign them)."""
-    roles = [MEMBER]
+    """``POST /users``: the given roles (which need the right to assign them), else the
+    default role when the creator could grant it (:func:`_default_roles`)."""
     if fields.get("roles") is not None:
         _check_may_assign(actor, settings)
         roles = await _checked_roles(db, actor, fields["roles"])
+    else:
+        roles = await _default_roles(db, actor)
     user = await create_user(
         db,
         hasher,

@@ -63,7 +63,8 @@ async def create_user(
     settings: SettingsDep,
     origin: RequestOrigin,
 ) -> UserRead:
-    """Create a user: a member unless roles are given (roles:assign + fresh re-auth)."""
+    """Create a user with the given roles (roles:assign + fresh re-auth); without roles, a
+    member if the caller holds every permission member grants, else a user with no role."""
     user, roles = await users_admin.create_user_as(
         db, hasher, settings, principal, origin, fields=body.model_dump()
     )

@@ -3,15 +3,20 @@ no escalation, the last active admin stays, role assignment needs a fresh passwo
 
 from __future__ import annotations
 
+from sessionary.roles.permissions import BUILTIN_ROLES, MEMBER
 from sessionary.testing import (
     DEFAULT_PASSWORD,
+    ApiKeyClientMaker,
     LoginAs,
     RoleFactory,
     SessionaryTestClient,
     UserFactory,
 )
+from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 from tests.admin.helpers import NEW_USER_BODY, MakeAdmin, user_id_of
+
+MEMBER_PERMISSIONS = sorted(str(p) for p in BUILTIN_ROLES[MEMBER])
 
 
 class TestNobodyGrantsAPermissionTheyLack:
@@ -49,6 +54,52 @@ class TestNobodyGrantsAPermissionTheyLack:
 
         assert without_roles.status_code == 201
         assert with_roles.status_code == 403
+
+
+class TestTheDefaultRoleGrantsNothingTheCreatorLacks:
+    """No ``roles`` field: ``member`` only when the creator holds all it grants, else none."""
+
+    def test_a_creator_lacking_a_member_permission_makes_a_user_without_roles(
+        self,
+        login_as: LoginAs,
+        user_factory: UserFactory,
+        role_factory: RoleFactory,
+        client: SessionaryTestClient,
+        audit_log: AuditLog,
+    ) -> None:
+        role_factory(name="writer", permissions=["users:write", "notes:read", "notes:write"])
+        writer = login_as(user_factory(roles=["writer"]))
+
+        response = writer.post("/users", json=NEW_USER_BODY)
+
+        assert response.status_code == 201
+        assert response.json()["roles"] == []
+        login = {"username": "carol", "password": NEW_USER_BODY["password"]}
+        assert client.post("/auth/login", json=login).status_code == 200
+        assert client.get("/users/me").json()["permissions"] == []
+        created = audit_log.assert_recorded("user.created", target=response.json()["user_id"])
+        assert created.detail["roles"] == []
+
+    def test_a_creator_holding_every_member_permission_makes_a_member(
+        self, login_as: LoginAs, user_factory: UserFactory, role_factory: RoleFactory
+    ) -> None:
+        role_factory(name="writer", permissions=["users:write", *MEMBER_PERMISSIONS])
+        writer = login_as(user_factory(roles=["writer"]))
+
+        response = writer.post("/users", json=NEW_USER_BODY)
+
+        assert response.status_code == 201
+        assert response.json()["roles"] == ["member"]
+
+    def test_an_admins_key_scoped_to_users_write_makes_a_user_without_roles(
+        self, api_key_client: ApiKeyClientMaker, make_admin: MakeAdmin
+    ) -> None:
+        keyed = api_key_client(["users:write"], owner=make_admin())
+
+        response = keyed.post("/users", json=NEW_USER_BODY)
+
+        assert response.status_code == 201
+        assert response.json()["roles"] == []
 
 
 class TestNobodyTouchesAUserWhoOutranksThem:
