@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=100, ge=1)
     login_failure_window: int = Field(default=900, ge=1)
+    # Sign-ups per client (each one can confirm that a username or email is taken).
+    registrations_per_client: int = Field(default=20, ge=1)
+    registration_window: int = Field(default=3600, ge=1)
 
     # Request size limits (413 / 431).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

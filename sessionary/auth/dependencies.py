@@ -70,6 +70,7 @@ class PrincipalScheme(SecurityBase):
                 get_settings(request),
                 session_token(request),
                 lambda: request_origin(request),
+                getattr(request.app.state, "throttle", None),
             )
         if principal is None:
             raise NotAuthenticated

@@ -178,21 +178,30 @@ def registration_enabled(settings: SettingsDep) -> None:
     dependencies=[Depends(registration_enabled)],
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses={404: {"description": "Registration is turned off"}, 409: {"description": "Taken"}},
+    responses={
+        404: {"description": "Registration is turned off"},
+        409: {"description": "Taken"},
+        429: {"description": "Too many sign-ups from this client; see Retry-After"},
+        503: _LOGIN_ERRORS[503],
+    },
 )
 async def register(
     body: RegisterRequest,
     db: DbSession,
     hasher: HasherDep,
-    origin: RequestOrigin,
+    throttle: ThrottleDep,
+    settings: SettingsDep,
+    attempt: LoginAttempt,
 ) -> UserRead:
     """Sign up as a member (only when SESSIONARY_ALLOW_REGISTRATION=true)."""
     user = await auth_service.register(
         db,
         hasher,
+        throttle,
+        settings,
         username=body.username,
         email=body.email,
         password=body.password,
-        origin=origin,
+        attempt=attempt,
     )
     return user_read(user, roles=["member"])

@@ -1,10 +1,11 @@
 """Password checks: login, re-authentication, password change, registration.
 
 Every path that checks a password goes through :func:`_verify_throttled`: the
-brute-force buckets are checked first (so a throttled client is refused even
-with the right password), the credentials are read and verified before any
-write transaction opens, and a failure is counted and audited in a transaction
-of its own (the request's is rolled back).
+attempt takes its brute-force slots first (so a throttled client is refused even
+with the right password, and a burst in flight checks no more passwords than the
+limits allow), the credentials are read and verified before any write
+transaction opens, a right password gives the slots back, and a failure keeps
+them and is audited in a transaction of its own (the request's is rolled back).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,13 +24,14 @@ from sessionary.audit.service import EventType, Origin
 from sessionary.auth import sessions
 from sessionary.auth.models import LoginDevice
 from sessionary.auth.principal import Principal
+from sessionary.auth.repeats import record_repeated_event
 from sessionary.auth.sessions import IssuedSession
-from sessionary.auth.throttle import LoginThrottle
+from sessionary.auth.throttle import LoginThrottle, Refused
 from sessionary.config import Settings
 from sessionary.core.db import Database
 from sessionary.core.hot_reads import HotQuery
 from sessionary.core.security import PasswordHasher, hash_token, is_well_formed_token, new_token
-from sessionary.errors import BadRequest, InvalidCredentials, SessionaryError, Throttled
+from sessionary.errors import BadRequest, InvalidCredentials, SessionaryError
 from sessionary.users import service as users_service
 from sessionary.users.models import User
 from sessionary.users.usernames import username_key
@@ -105,29 +108,36 @@ async def _verify_throttled(
 ) -> tuple[_Account, str | None]:
     """Exactly one argon2 verification; returns the account and an upgraded hash if due."""
     account = await _account(database, key)
-
-    async def record(event: EventType) -> None:
-        # Names the account when it exists; committed on its own (the request rolls back).
-        await audit.record_event_now(
-            database,
-            event,
-            attempt.origin,
-            target_type="user" if account else None,
-            target_id=account.id if account else None,
-            detail={"username": username},
-        )
-
+    # Events name the account when it exists and are committed on their own (the request
+    # rolls back).
+    about: dict[str, Any] = {
+        "target_type": "user" if account else None,
+        "target_id": account.id if account else None,
+        "detail": {"username": username},
+    }
     try:
-        await throttle.check(settings, account=key, client=attempt.client_key, device_id=device_id)
-    except Throttled:
-        await record(EventType.LOGIN_THROTTLED)
+        slots = await throttle.acquire(
+            settings, account=key, client=attempt.client_key, device_id=device_id
+        )
+    except Refused as refused:
+        # One row per window per full bucket, however many refusals (repeats.py).
+        await record_repeated_event(
+            database,
+            throttle,
+            settings,
+            EventType.LOGIN_THROTTLED,
+            attempt.origin,
+            bucket=refused.bucket,
+            **about,
+        )
         raise
     # A dummy hash for unknown users: the same work whoever is asked about.
     matches, new_hash = await hasher.verify(password, account.password_hash if account else None)
     if account is None or not matches or not account.is_active:
-        await throttle.fail(settings, account=key, client=attempt.client_key, device_id=device_id)
-        await record(EventType.LOGIN_FAILED)
+        # The slots stay taken: this was a failure.
+        await audit.record_event_now(database, EventType.LOGIN_FAILED, attempt.origin, **about)
         raise failure()
+    await throttle.release(slots)
     return account, new_hash
 
 
@@ -288,20 +298,27 @@ async def change_password(
 async def register(
     db: AsyncSession,
     hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
     *,
     username: str,
     email: str,
     password: str,
-    origin: Origin,
+    attempt: Attempt,
 ) -> User:
-    """Self sign-up as a member (the route answers 404 while the operator has it off)."""
+    """Self sign-up as a member (the route answers 404 while the operator has it off).
+
+    Every attempt takes a slot of the client's sign-up bucket first: a 409 confirms that a
+    username or email is taken, so answers are rationed like password checks.
+    """
+    await throttle.acquire_registration(settings, client=attempt.client_key)
     user = await users_service.create_user(
         db, hasher, username=username, email=email, password=password
     )
     await audit.record_event(
         db,
         EventType.USER_REGISTERED,
-        origin,
+        attempt.origin,
         actor_user_id=user.id,
         target_type="user",
         target_id=user.id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 import structlog
 from sqlalchemy import ColumnElement, delete, or_, select, update
@@ -16,6 +18,8 @@ from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
 from sessionary.auth.models import LoginSession
 from sessionary.auth.principal import PRINCIPAL_QUERY, Principal, deadline, principal_from_rows
+from sessionary.auth.repeats import record_repeated_event
+from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.activity import write_stamp
 from sessionary.core.db import Database
@@ -113,12 +117,15 @@ async def resolve(
     settings: Settings,
     token: str | None,
     origin_of: Callable[[], Origin] | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> Principal | None:
     """The principal behind a session token, or None for anything unusable.
 
     One query on the hot path; a second, short write only when ``last_seen_at``
-    is more than a minute old, or when a revoked token comes back (the theft signal).
-    ``origin_of`` is called only then: working out the client's address is not free.
+    is more than a minute old, or when a revoked token comes back (the theft signal:
+    recorded once per window per session and client when ``throttle`` can count the
+    repeats, see :mod:`sessionary.auth.repeats`). ``origin_of`` is called only then:
+    working out the client's address is not free.
     """
     if not token or not is_well_formed_token(token):
         return None
@@ -130,20 +137,35 @@ async def resolve(
     now = clock.now()
     if principal.revoked_at is not None:
         # Someone still holds a token the user (or an admin) revoked: it may be stolen.
-        await audit.record_event_now(
-            database,
-            EventType.SESSION_REVOKED_TOKEN_PRESENTED,
-            origin_of() if origin_of else None,
-            actor_user_id=principal.user_id,
-            target_type="session",
-            target_id=principal.session_id,
-        )
+        await _record_replay(database, settings, principal, origin_of, throttle)
         return None
     if not principal.is_usable(settings, now):
         return None
     if now - principal.last_seen_at >= LAST_SEEN_RESOLUTION:
         await _touch(database, principal.session_id, now)
     return principal
+
+
+async def _record_replay(
+    database: Database,
+    settings: Settings,
+    principal: Principal,
+    origin_of: Callable[[], Origin] | None,
+    throttle: LoginThrottle | None,
+) -> None:
+    origin = origin_of() if origin_of else None
+    about: dict[str, Any] = {
+        "actor_user_id": principal.user_id,
+        "target_type": "session",
+        "target_id": principal.session_id,
+    }
+    event = EventType.SESSION_REVOKED_TOKEN_PRESENTED
+    if throttle is None:
+        await audit.record_event_now(database, event, origin, **about)
+        return
+    client = quote((origin.ip if origin else None) or "unknown", safe="")
+    bucket = f"{principal.session_id}/{client}"
+    await record_repeated_event(database, throttle, settings, event, origin, bucket=bucket, **about)
 
 
 async def _touch(database: Database, session_id: int, now: datetime) -> None:

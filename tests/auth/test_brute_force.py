@@ -101,7 +101,7 @@ class TestAccountBucket:
             login(client, "alice", WRONG)
 
         event = audit_log.assert_recorded("login.throttled", target=alice)
-        assert event.detail == {"username": "alice"}
+        assert event.detail == {"username": "alice", "count": 1}
         assert len(audit_log.events("login.failed")) == 3
 
     def test_failures_are_counted_per_account(

@@ -198,3 +198,24 @@ class TestRegistrationRequests:
 
         assert response.status_code in {400, 422}
         assert db.count(User) == 0
+
+
+@pytest.mark.usefixtures("open_registration")
+class TestSignUpsAreThrottledPerClient:
+    """A 409 tells whether a username or email is taken: answers are rationed per client."""
+
+    def test_past_the_limit_every_attempt_is_429_with_retry_after(
+        self, client: TestClient, settings: SettingsOverride, clock: Clock, db: SyncDB
+    ) -> None:
+        settings.set(registrations_per_client=3, registration_window=3600)
+        assert register(client).status_code == 201
+        assert register(client).status_code == 409  # taken: still an answer, still counted
+        assert register(client, username="bob", email="bob@example.com").status_code == 201
+
+        refused = register(client, username="carol", email="carol@example.com")
+
+        assert refused.status_code == 429
+        assert 3500 < int(refused.headers["Retry-After"]) <= 3601
+        assert db.count(User) == 2
+        clock.advance(seconds=3601)
+        assert register(client, username="carol", email="carol@example.com").status_code == 201

@@ -96,10 +96,9 @@ async def fail(
     client: str = CLIENT,
     device_id: int | None = None,
 ) -> None:
-    """``times`` wrong passwords, each checked first as the login flow does."""
+    """``times`` wrong passwords: each takes its slots, and a failure keeps them."""
     for _ in range(times):
-        await throttle.check(settings, account=account, client=client, device_id=device_id)
-        await throttle.fail(settings, account=account, client=client, device_id=device_id)
+        await throttle.acquire(settings, account=account, client=client, device_id=device_id)
 
 
 async def refused_for(
@@ -112,7 +111,7 @@ async def refused_for(
 ) -> int:
     """The Retry-After of the 429 this attempt gets."""
     with pytest.raises(Throttled) as refused:
-        await throttle.check(settings, account=account, client=client, device_id=device_id)
+        await throttle.acquire(settings, account=account, client=client, device_id=device_id)
     assert refused.value.status_code == 429
     return int(refused.value.headers["Retry-After"])
 
@@ -124,11 +123,18 @@ async def allowed(
     account: str = "alice",
     client: str = CLIENT,
     device_id: int | None = None,
+    keep: bool = False,
 ) -> bool:
+    """Whether an attempt is let through now; it gives its slots back (a right password)
+    unless ``keep`` (a wrong one)."""
     try:
-        await throttle.check(settings, account=account, client=client, device_id=device_id)
+        slots = await throttle.acquire(
+            settings, account=account, client=client, device_id=device_id
+        )
     except Throttled:
         return False
+    if not keep:
+        await throttle.release(slots)
     return True
 
 
@@ -158,7 +164,7 @@ class TestAccountLimit:
         assert await allowed(login_throttle, limits)
 
         # Only the oldest failure left: one more failure fills the window again.
-        await login_throttle.fail(limits, account="alice", client=CLIENT, device_id=None)
+        await fail(login_throttle, limits)
         assert await refused_for(login_throttle, limits) == 10
 
     async def test_failures_are_counted_per_account(
@@ -172,15 +178,15 @@ class TestAccountLimit:
         counts = await login_throttle.counts(limits, account="bob", client=CLIENT, device_id=None)
         assert counts == ThrottleCounts(client=3, account=0)
 
-    async def test_a_full_bucket_does_not_stack_more_failures(
+    async def test_a_refused_attempt_takes_no_slot(
         self, login_throttle: LoginThrottle, limits: Settings
     ) -> None:
         await fail(login_throttle, limits, 3)
         for _ in range(5):
-            await login_throttle.fail(limits, account="alice", client=CLIENT, device_id=None)
+            await refused_for(login_throttle, limits)
 
         counts = await login_throttle.counts(limits, account="alice", client=CLIENT, device_id=None)
-        assert counts == ThrottleCounts(client=5, account=3)
+        assert counts == ThrottleCounts(client=3, account=3)
 
     async def test_a_lowered_limit_applies_at_once_and_keeps_the_counts(
         self, login_throttle: LoginThrottle, limits: Settings, settings: SettingsOverride
@@ -313,6 +319,107 @@ class TestReset:
             await throttle.close()
 
 
+@pytest.mark.anyio
+class TestSlotsAreTakenBeforeTheCheck:
+    async def test_concurrent_attempts_get_no_more_slots_than_the_limit(
+        self, login_throttle: LoginThrottle, limits: Settings
+    ) -> None:
+        attempts = (allowed(login_throttle, limits, keep=True) for _ in range(40))
+
+        outcomes = await asyncio.gather(*attempts)
+
+        assert outcomes.count(True) == 3
+
+    async def test_a_right_password_gives_its_slots_back(
+        self, login_throttle: LoginThrottle, limits: Settings
+    ) -> None:
+        await fail(login_throttle, limits, 2)
+        slots = await login_throttle.acquire(limits, account="alice", client=CLIENT, device_id=None)
+        assert await login_throttle.counts(
+            limits, account="alice", client=CLIENT, device_id=None
+        ) == ThrottleCounts(client=3, account=3)
+
+        await login_throttle.release(slots)
+
+        assert await login_throttle.counts(
+            limits, account="alice", client=CLIENT, device_id=None
+        ) == ThrottleCounts(client=2, account=2)
+        assert await allowed(login_throttle, limits)
+
+    async def test_refused_by_the_client_bucket_holds_no_account_slot(
+        self, login_throttle: LoginThrottle, limits: Settings
+    ) -> None:
+        for number in range(5):
+            await fail(login_throttle, limits, account=f"user{number}")
+
+        await refused_for(login_throttle, limits, account="alice")
+
+        counts = await login_throttle.counts(limits, account="alice", client=CLIENT, device_id=None)
+        assert counts == ThrottleCounts(client=5, account=0)
+
+    async def test_releasing_while_redis_is_down_is_silent(
+        self, login_throttle: LoginThrottle, limits: Settings, sessionary_app: FastAPI
+    ) -> None:
+        slots = await login_throttle.acquire(limits, account="alice", client=CLIENT, device_id=None)
+        down = make_throttle(sessionary_app, DOWN_URL)
+        try:
+            await down.release(slots)  # no exception: the slots just stay counted
+        finally:
+            await down.close()
+
+
+@pytest.mark.anyio
+class TestRepeats:
+    async def test_the_first_in_a_window_is_recorded_and_later_ones_are_counted(
+        self, login_throttle: LoginThrottle, limits: Settings, frozen: Clock
+    ) -> None:
+        assert await login_throttle.repeat(limits, "bucket") == 1
+        assert [await login_throttle.repeat(limits, "bucket") for _ in range(4)] == [None] * 4
+        assert await login_throttle.repeat(limits, "other") == 1
+
+        frozen.advance(seconds=WINDOW)
+
+        # The next row stands for itself and the four folded into the last window.
+        assert await login_throttle.repeat(limits, "bucket") == 5
+        assert await login_throttle.repeat(limits, "bucket") is None
+
+    async def test_reset_forgets_repeats(
+        self, login_throttle: LoginThrottle, limits: Settings
+    ) -> None:
+        await login_throttle.repeat(limits, "bucket")
+
+        await login_throttle.reset()
+
+        assert await login_throttle.repeat(limits, "bucket") == 1
+
+    async def test_storage_down_records_every_one(
+        self, sessionary_app: FastAPI, limits: Settings
+    ) -> None:
+        down = make_throttle(sessionary_app, DOWN_URL)
+        try:
+            assert [await down.repeat(limits, "bucket") for _ in range(2)] == [1, 1]
+        finally:
+            await down.close()
+
+
+@pytest.mark.anyio
+class TestRegistrationBucket:
+    async def test_every_attempt_counts_per_client(
+        self, login_throttle: LoginThrottle, settings: SettingsOverride, frozen: Clock
+    ) -> None:
+        limited = settings.set(registrations_per_client=2, registration_window=3600)
+        for _ in range(2):
+            await login_throttle.acquire_registration(limited, client=CLIENT)
+
+        with pytest.raises(Throttled) as refused:
+            await login_throttle.acquire_registration(limited, client=CLIENT)
+
+        assert refused.value.headers["Retry-After"] == "3601"
+        await login_throttle.acquire_registration(limited, client=OTHER_CLIENT)
+        frozen.advance(seconds=3601)
+        await login_throttle.acquire_registration(limited, client=CLIENT)
+
+
 class TestRedisDown:
     """Fail closed, fast: 503 with Retry-After instead of unlimited guessing or a hang."""
 
@@ -323,11 +430,11 @@ class TestRedisDown:
         await throttle.close()
 
     @pytest.mark.anyio
-    @pytest.mark.parametrize("operation", ["check", "fail"])
-    async def test_check_and_fail_are_503_within_two_seconds(
+    @pytest.mark.parametrize("operation", ["acquire", "counts"])
+    async def test_acquire_and_counts_are_503_within_two_seconds(
         self, down: LoginThrottle, sessionary_app: FastAPI, operation: str
     ) -> None:
-        call = down.check if operation == "check" else down.fail
+        call = down.acquire if operation == "acquire" else down.counts
         started = time.monotonic()
 
         with pytest.raises(ServiceUnavailable) as unavailable:
@@ -371,7 +478,7 @@ class TestEventLoops:
                 asyncio.run(fail(throttle, settings))
             with pytest.raises(Throttled):
                 asyncio.run(
-                    throttle.check(settings, account="alice", client=CLIENT, device_id=None)
+                    throttle.acquire(settings, account="alice", client=CLIENT, device_id=None)
                 )
             asyncio.run(throttle.reset())
             gc.collect()  # an unclosed client or socket would warn here
@@ -432,7 +539,7 @@ class TestToolkit:
     ) -> None:
         handle = ThrottleHandle(sessionary_app, sessionary_loop)
         throttle: LoginThrottle = sessionary_app.state.throttle
-        await throttle.fail(limits, account="alice", client="unknown", device_id=None)
+        await throttle.acquire(limits, account="alice", client="unknown", device_id=None)
 
         assert await handle.acounts("Alice") == ThrottleCounts(client=1, account=1)
         await handle.areset()
