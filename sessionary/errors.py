@@ -8,12 +8,16 @@ SessionaryError
  ├── NotFound                  404
  ├── Conflict                  409
  ├── PreconditionFailed        412
+ ├── InvalidInput              422  (a value the database refused)
  ├── Throttled                 429  (+ Retry-After)
  └── ServiceUnavailable        503  (+ Retry-After)
 
 Services raise these and never import ``HTTPException``. Database errors
-that reach the edge are mapped here too: integrity → 409, a locked SQLite
-file or a lost connection → 503 with ``Retry-After``.
+that reach the edge are mapped here too (:func:`database_error`): integrity → 409; a value
+the database refused — the client's own (a driver ``DataError``, PostgreSQL's SQLSTATE class
+22, a parameter the driver could not encode) — 422; a locked SQLite file, a lost connection
+or an exhausted pool → 503 with ``Retry-After``, as "try again later" is true only then. The
+request schemas (``core/inputs.py``) stop such values first; this is the net under them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = structlog.get_logger(__name__)
@@ -75,6 +85,11 @@ class PreconditionFailed(SessionaryError):
     default_detail = "Precondition failed"
 
 
+class InvalidInput(SessionaryError):
+    status_code = 422
+    default_detail = "A value is out of range or not valid"
+
+
 class Throttled(SessionaryError):
     status_code = 429
     default_detail = "Too many requests"
@@ -92,17 +107,42 @@ class ServiceUnavailable(SessionaryError):
 
 
 def is_database_locked(exc: BaseException) -> bool:
-    return "database is locked" in str(exc).lower() or "database is busy" in str(exc).lower()
+    # The driver's message alone: str(exc) of a DBAPIError also shows the statement's
+    # parameters, which are the client's words.
+    message = str(getattr(exc, "orig", None) or exc).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    # PostgreSQL's error code, as asyncpg (and SQLAlchemy's adapter of it) carries it.
+    return str(getattr(exc.orig, "sqlstate", None) or "")
+
+
+def is_client_data_error(exc: DBAPIError) -> bool:
+    """The database or its driver refused a value the client sent (not a server trouble)."""
+    if isinstance(exc, DataError) or _sqlstate(exc).startswith("22"):  # class 22: data exception
+        return True
+    # asyncpg refuses a parameter its type cannot encode (an int past int4, say) with its own
+    # DataError, a ValueError that SQLAlchemy's adapter wraps as an InterfaceError.
+    orig = exc.orig
+    return isinstance(orig, ValueError) or isinstance(getattr(orig, "__cause__", None), ValueError)
 
 
 def database_error(exc: DBAPIError | PoolTimeoutError) -> SessionaryError:
     """Translate a database failure into what the client should hear."""
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError) or (
+        isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("23")
+    ):
         return Conflict("Conflict with existing data")
     if isinstance(exc, PoolTimeoutError) or is_database_locked(exc):
         return ServiceUnavailable("Database busy, retry shortly")
-    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
         return ServiceUnavailable("Database unavailable")
+    if is_client_data_error(exc):
+        return InvalidInput()
+    if isinstance(exc, InterfaceError):
+        return ServiceUnavailable("Database unavailable")
+    # Not the client's doing either (an unmigrated table, a refused trigger): stays a 503.
     return ServiceUnavailable("Database error")
 
 

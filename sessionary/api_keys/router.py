@@ -13,6 +13,7 @@ from sessionary.audit.dependencies import RequestOrigin
 from sessionary.auth.dependencies import FreshPrincipal, require
 from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
+from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.roles.permissions import Permission
 
@@ -71,7 +72,7 @@ async def list_api_keys(principal: KeyWriter, db: DbSession, page: PageParams) -
     responses={**_ERRORS, 404: {"description": "No such key of mine"}},
 )
 async def revoke_api_key(
-    key_id: int, principal: KeyWriter, db: DbSession, origin: RequestOrigin
+    key_id: ResourceId, principal: KeyWriter, db: DbSession, origin: RequestOrigin
 ) -> Response:
     """Revoke one of my keys; it stops working at once."""
     await api_keys_service.revoke_api_key(db, principal, key_id, origin)

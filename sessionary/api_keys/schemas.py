@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sessionary import clock
+from sessionary.core.inputs import Moment, RequestBody
 from sessionary.core.pagination import Page
 from sessionary.roles.permissions import Permission
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestBody):
     """A new key: a name, scopes from the permission catalogue (an unknown one is 422) and an
     optional expiry in the future."""
 
@@ -19,14 +20,13 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Permission] = Field(max_length=len(Permission) * 2)
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
 
     @field_validator("expires_at")
     @classmethod
     def _in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        value = value.astimezone(UTC)
         if value <= clock.now():
             raise ValueError("expires_at must be in the future")
         return value

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from sessionary.audit import service as audit_service
 from sessionary.audit.schemas import AuditEventPage, AuditEventRead
 from sessionary.audit.service import EventFilter, EventType
 from sessionary.auth.dependencies import require
 from sessionary.core.dependencies import DbSession
+from sessionary.core.inputs import Int32, Moment
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.roles.permissions import Permission
 
@@ -19,10 +19,10 @@ router = APIRouter(tags=["audit"])
 
 
 def _filters(
-    actor: Annotated[int | None, Query(description="Acting user id.")] = None,
+    actor: Annotated[Int32 | None, Query(description="Acting user id.")] = None,
     type: Annotated[EventType | None, Query(description="Event type.")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="From (inclusive).")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Until (exclusive).")] = None,
+    since: Annotated[Moment | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[Moment | None, Query(description="Until (exclusive).")] = None,
 ) -> EventFilter:
     return EventFilter(actor_user_id=actor, type=type, since=since, until=until)
 

@@ -27,6 +27,7 @@ from sessionary.auth.schemas import (
     SessionRead,
 )
 from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
+from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import Page, PageParams, page_of
 from sessionary.errors import NotFound
 from sessionary.users.schemas import UserRead, user_read
@@ -133,7 +134,7 @@ async def list_my_sessions(
     responses={**_AUTHENTICATED, 404: {"description": "Not one of my live sessions"}},
 )
 async def revoke_my_session(
-    session_id: int,
+    session_id: ResourceId,
     principal: SessionPrincipal,
     db: DbSession,
     settings: SettingsDep,

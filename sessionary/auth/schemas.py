@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sessionary.core.inputs import RequestBody
 from sessionary.core.password_policy import MAX_LENGTH as PASSWORD_MAX
 from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
 
@@ -22,7 +23,7 @@ def _at_most_max_after_nfkc(value: str) -> str:
 _RAW_PASSWORD_MAX = PASSWORD_MAX * 18
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     # Only the maximums: any other rule here would tell an attacker what exists.
@@ -39,7 +40,7 @@ class LoginResponse(BaseModel):
     expires_at: datetime
 
 
-class ReauthRequest(BaseModel):
+class ReauthRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
@@ -47,7 +48,7 @@ class ReauthRequest(BaseModel):
     _password = field_validator("password")(_at_most_max_after_nfkc)
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)

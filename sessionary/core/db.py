@@ -25,8 +25,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, DataError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
@@ -76,6 +76,18 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _translate_unbindable_values(engine: AsyncEngine) -> None:
+    # sqlite3 refuses an int past 64 bits with a bare OverflowError, which SQLAlchemy passes
+    # through unwrapped (it is no DBAPI error): a 500. It is a value the client sent, as
+    # asyncpg's DataError for an int past int4 is, so give it the same DataError (422).
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if isinstance(original, OverflowError):
+            return DataError(context.statement, None, original, hide_parameters=True)
+        return None
+
+
 def engine_for_url(
     url: str, *, busy_timeout_ms: int = 5000, pool: Mapping[str, Any] | None = None
 ) -> AsyncEngine:
@@ -88,6 +100,7 @@ def engine_for_url(
         # Fail fast when the server is unreachable instead of asyncpg's 60 s default.
         kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
     engine = create_async_engine(url, **kwargs)
+    _translate_unbindable_values(engine)
     if backend == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
     return engine

@@ -3,7 +3,9 @@
 A tag reads ``"<kind>-<id>-v<version>"``. ``If-Match`` is a comma list of
 tags or ``*``; weak tags (``W/"…"``) never match, as RFC 9110 requires for
 ``If-Match``. Nothing here knows a feature: a service turns the header into
-the versions its conditional UPDATE/DELETE accepts (:meth:`IfMatch.versions`).
+the versions its conditional UPDATE/DELETE accepts (:meth:`IfMatch.versions`). A tag that
+names no version a row can have (not ASCII digits as written, or past the column) matches
+nothing: 412, never an error.
 """
 
 from __future__ import annotations
@@ -14,8 +16,19 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from sessionary.core.inputs import INT32_MAX
+
 # One list element: ``*``, or an optionally weak quoted tag (RFC 9110 etagc, no DQUOTE).
 _ELEMENT = re.compile(r'\s*(?:(\*)|(W/)?"([\x21\x23-\x7e\x80-\xff]*)")\s*(?:,|$)')
+# A version as make_etag writes it: ASCII digits, no leading zero. Not ``str.isdigit``, which
+# takes "²" (and ``int`` then fails: a 500); a version past the ``Integer`` column matches nothing.
+_VERSION = re.compile(r"0|[1-9][0-9]{0,9}", re.ASCII)
+
+
+def _version(text: str) -> int | None:
+    if _VERSION.fullmatch(text) is None or int(text) > INT32_MAX:
+        return None
+    return int(text)
 
 
 def make_etag(kind: str, ident: int, version: int) -> str:
@@ -37,11 +50,8 @@ class IfMatch:
     def versions(self, kind: str, ident: int) -> frozenset[int]:
         """The versions of ``kind`` ``ident`` this header names (empty: none can match)."""
         prefix = f"{kind}-{ident}-v"
-        return frozenset(
-            int(tag.removeprefix(prefix))
-            for tag in self.tags
-            if tag.startswith(prefix) and tag.removeprefix(prefix).isdigit()
-        )
+        named = (_version(tag.removeprefix(prefix)) for tag in self.tags if tag.startswith(prefix))
+        return frozenset(version for version in named if version is not None)
 
 
 def parse_if_match(header: str | None) -> IfMatch | None:

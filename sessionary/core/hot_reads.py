@@ -17,9 +17,10 @@ through the ORM a statement compiled again on every request; here it costs the q
   worker thread and back.
 
 Driver errors are raised as SQLAlchemy's, so ``sessionary.errors`` maps them like any other
-(a locked file or an unreachable server is 503). Only :class:`sessionary.core.db.Database`
-uses this module, from :meth:`~sessionary.core.db.Database.fetch` — the seam the test toolkit
-redirects to the test's own connection.
+(a locked file or an unreachable server is 503, a value the driver cannot bind 422). Only
+:class:`sessionary.core.db.Database` uses this module, from
+:meth:`~sessionary.core.db.Database.fetch` — the seam the test toolkit redirects to the
+test's own connection.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
@@ -174,6 +175,9 @@ class SQLiteReader:
             self._connection = connection
             # fetchall() ends the statement, so no read snapshot outlives the call.
             records = connection.execute(compiled.sql, compiled.arguments(params)).fetchall()
+        except OverflowError as exc:
+            # An int past 64 bits: the client's value, as in the engine (core/db.py).
+            raise DataError(compiled.sql, None, exc, hide_parameters=True) from exc
         except sqlite3.Error as exc:
             raise OperationalError(compiled.sql, None, exc) from exc
         return compiled.rows(records)
@@ -232,6 +236,9 @@ class PostgresReader:
                 records = await self._run(compiled.sql, arguments)
         except TimeoutError as exc:
             raise PoolTimeoutError("no hot-read connection free in time") from exc
+        except ValueError as exc:
+            # asyncpg's DataError (an InterfaceError too): a parameter its type cannot encode.
+            raise DataError(compiled.sql, None, exc, hide_parameters=True) from exc
         except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
             # The connection broke under the query (twice): the database is unavailable.
             raise OperationalError(compiled.sql, None, exc) from exc

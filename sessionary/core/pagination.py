@@ -1,4 +1,9 @@
-"""Offset pagination shared by every list endpoint: ``limit`` 1-100 (default 50), ``offset``."""
+"""Offset pagination shared by every list endpoint: ``limit`` 1-100 (default 50), ``offset``.
+
+``offset`` is at most 2**31-1 (422 beyond): every list is keyed by a 32-bit id or is smaller,
+so no list can skip more rows, and a larger value would reach the database as one it cannot
+bind (SQLite's 64-bit limit, PostgreSQL's ``bigint``) and fail there as a 5xx.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+
+from sessionary.core.inputs import INT32_MAX
 
 T = TypeVar("T")
 
@@ -22,7 +29,7 @@ class PageRequest:
 
 def _page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT32_MAX, description="Items to skip.")] = 0,
 ) -> PageRequest:
     return PageRequest(limit, offset)
 

@@ -10,6 +10,7 @@ from sessionary.auth.dependencies import require
 from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
 from sessionary.core.etag import IfMatchHeader
+from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.notes import service as notes_service
 from sessionary.notes.models import Note
@@ -72,7 +73,7 @@ async def create_note(
     responses={200: {"headers": _ETAG}, **_ONE_NOTE},
 )
 async def read_note(
-    note_id: int, principal: NotesReader, db: DbSession, response: Response
+    note_id: ResourceId, principal: NotesReader, db: DbSession, response: Response
 ) -> NoteRead:
     """One note (mine, or anyone's with notes:read_all); another user's note is a 404."""
     return _tagged(response, await notes_service.get(db, principal, note_id))
@@ -84,7 +85,7 @@ async def read_note(
     responses={200: {"headers": _ETAG}, **_CONDITIONAL},
 )
 async def update_note(
-    note_id: int,
+    note_id: ResourceId,
     body: NoteUpdate,
     principal: NotesWriter,
     db: DbSession,
@@ -99,7 +100,7 @@ async def update_note(
 
 @router.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_CONDITIONAL)
 async def delete_note(
-    note_id: int, principal: NotesWriter, db: DbSession, if_match: IfMatchHeader
+    note_id: ResourceId, principal: NotesWriter, db: DbSession, if_match: IfMatchHeader
 ) -> Response:
     """Delete a note; with If-Match only if it is still that version."""
     await notes_service.delete(db, principal, note_id, if_match)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
 
 TITLE_MAX = 200
@@ -23,14 +24,14 @@ class NoteRead(BaseModel):
     updated_at: datetime
 
 
-class NoteCreate(BaseModel):
+class NoteCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     body: str = Field(default="", max_length=BODY_MAX)
 
 
-class NoteUpdate(BaseModel):
+class NoteUpdate(RequestBody):
     """Either field may be left out; neither may be null (the columns are not nullable)."""
 
     model_config = ConfigDict(extra="forbid")

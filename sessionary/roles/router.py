@@ -10,6 +10,7 @@ from sessionary.audit.dependencies import RequestOrigin
 from sessionary.auth.dependencies import require
 from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
+from sessionary.core.inputs import Text
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.roles import service as roles_service
 from sessionary.roles.models import Role
@@ -69,7 +70,7 @@ async def create_role(
     },
 )
 async def update_role(
-    name: str, body: RoleUpdate, principal: RolesWriter, db: DbSession, origin: RequestOrigin
+    name: Text, body: RoleUpdate, principal: RolesWriter, db: DbSession, origin: RequestOrigin
 ) -> RoleRead:
     """Replace a role's permissions (not admin's); its holders see the change at once."""
     role, permissions = await roles_service.change_role(
@@ -84,7 +85,7 @@ async def update_role(
     responses={**_ONE_ROLE, 409: {"description": "Built-in roles cannot be deleted"}},
 )
 async def delete_role(
-    name: str, principal: RolesWriter, db: DbSession, origin: RequestOrigin
+    name: Text, principal: RolesWriter, db: DbSession, origin: RequestOrigin
 ) -> Response:
     """Delete a custom role and every assignment of it."""
     await roles_service.remove_role(db, principal, origin, name)

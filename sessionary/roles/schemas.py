@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
 
 # The catalogue is small; this only bounds the body.
@@ -16,14 +17,14 @@ class RoleRead(BaseModel):
     builtin: bool
 
 
-class RoleCreate(BaseModel):
+class RoleCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     permissions: list[str] = Field(max_length=MAX_PERMISSIONS)
 
 
-class RoleUpdate(BaseModel):
+class RoleUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     permissions: list[str] = Field(max_length=MAX_PERMISSIONS)

@@ -10,6 +10,7 @@ from sessionary.audit.dependencies import RequestOrigin
 from sessionary.auth.dependencies import require
 from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession, HasherDep, SettingsDep
+from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.roles.permissions import Permission
 from sessionary.users import admin as users_admin
@@ -44,7 +45,7 @@ async def list_users(_: UsersReader, db: DbSession, page: PageParams) -> UserPag
 
 
 @router.get("/users/{user_id}", response_model=UserRead, responses=_ONE_USER)
-async def read_user(user_id: int, _: UsersReader, db: DbSession) -> UserRead:
+async def read_user(user_id: ResourceId, _: UsersReader, db: DbSession) -> UserRead:
     """One user with their roles."""
     return user_read(*await users_admin.get_user(db, user_id))
 
@@ -73,7 +74,7 @@ async def create_user(
 
 @router.patch("/users/{user_id}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING})
 async def update_user(
-    user_id: int,
+    user_id: ResourceId,
     body: UserUpdate,
     principal: UsersWriter,
     db: DbSession,
@@ -93,7 +94,7 @@ async def update_user(
     responses={**_ONE_USER, 409: {"description": "The last active admin"}},
 )
 async def delete_user(
-    user_id: int, principal: UsersDeleter, db: DbSession, origin: RequestOrigin
+    user_id: ResourceId, principal: UsersDeleter, db: DbSession, origin: RequestOrigin
 ) -> Response:
     """Delete a user with their sessions, API keys, role assignments and notes."""
     await users_admin.delete_user(db, principal, origin, user_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
 from sessionary.users.models import User
 from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
@@ -37,7 +38,7 @@ class UserMe(UserRead):
     permissions: list[str]
 
 
-class UserMeUpdate(BaseModel):
+class UserMeUpdate(RequestBody):
     """What a user may change about themselves: only the email (roles and activity are not
     theirs to set; any other field is a 422)."""
 
@@ -46,14 +47,14 @@ class UserMeUpdate(BaseModel):
     email: str = Field(min_length=3, max_length=EMAIL_MAX)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=128 * 18)
     new_password: str = Field(min_length=1, max_length=128 * 18)
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     """``POST /users``: ``roles`` omitted means ``member`` (setting any needs roles:assign)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +65,7 @@ class UserCreate(BaseModel):
     roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     """``PATCH /users/{id}``: exactly the fields an administrator may change."""
 
     model_config = ConfigDict(extra="forbid")

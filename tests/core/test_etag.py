@@ -47,3 +47,24 @@ class TestVersions:
 
         assert parsed is not None
         assert parsed.versions("note", 1) == frozenset({2, 5})
+
+    @pytest.mark.parametrize(
+        "version",
+        ["\u00b2", "\u0661", "\uff11", "01", "+1", " 1", "2147483648", "9" * 30, ""],
+        ids=[
+            "superscript",
+            "arabic-indic",
+            "fullwidth",
+            "leading-zero",
+            "sign",
+            "space",
+            "2**31",
+            "thirty-nines",
+            "empty",
+        ],
+    )
+    def test_only_ascii_digits_within_the_column_name_a_version(self, version: str) -> None:
+        parsed = parse_if_match(f'"note-1-v2147483647", "note-1-v{version}"')
+
+        assert parsed is not None
+        assert parsed.versions("note", 1) == frozenset({2147483647})

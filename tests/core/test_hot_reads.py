@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sessionary import clock, migrations
@@ -31,6 +32,7 @@ from sessionary.config import Settings
 from sessionary.core import hot_reads
 from sessionary.core.db import Database
 from sessionary.core.security import hash_token
+from sessionary.errors import database_error
 from sessionary.roles.permissions import Permission
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.testing.database import TestDatabase
@@ -309,3 +311,44 @@ async def test_the_sqlite_reader_puts_a_rollback_journal_file_in_wal_mode(
     assert list(rows) == []
     with closing(sqlite3.connect(journal_file)) as other:
         assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.anyio
+class TestValuesTheDriverCannotBind:
+    """The driver path refuses what the engine refuses, as the same 422 (never a raw
+    ``OverflowError``, a 500, nor asyncpg's DataError taken for a lost connection, a 503)."""
+
+    BY_ID = hot_reads.HotQuery(select(User.id).where(User.id == bindparam("id")), "by_id")
+    BY_NAME = hot_reads.HotQuery(
+        select(User.id).where(User.username == bindparam("username")), "by_name"
+    )
+
+    @pytest.mark.parametrize("value", [2**63, 2**64], ids=["2**63", "2**64"])
+    async def test_an_integer_past_64_bits_is_422(self, started: Database, value: int) -> None:
+        with pytest.raises(DBAPIError) as refused:
+            await started.fetch(self.BY_ID, {"id": value})
+
+        assert database_error(refused.value).status_code == 422
+
+    async def test_nul_in_text_is_422_where_the_database_refuses_it(
+        self, started: Database
+    ) -> None:
+        refused: DBAPIError | None = None
+        try:
+            rows = await started.fetch(self.BY_NAME, {"username": "a\x00b"})
+        except DBAPIError as exc:  # PostgreSQL: SQLSTATE 22021
+            refused, rows = exc, []
+
+        # SQLite stores NUL (no rows match); the request schemas stop it before any query.
+        assert list(rows) == []
+        assert refused is None or database_error(refused).status_code == 422
+
+    async def test_the_reader_still_answers_afterwards(
+        self, seeded: Seeded, started: Database
+    ) -> None:
+        with pytest.raises(DBAPIError):
+            await started.fetch(self.BY_ID, {"id": 2**64})
+
+        assert [row.id for row in await started.fetch(self.BY_ID, {"id": seeded.user_id})] == [
+            seeded.user_id
+        ]

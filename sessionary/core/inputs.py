@@ -1,0 +1,109 @@
+"""What a client may send, bounded by what the database can store: never a 5xx for input.
+
+A value the database cannot hold used to reach it and fail there, differently per engine
+(SQLite: ``OverflowError``, a 500; PostgreSQL: a driver error, a 503). These types stop it at
+the edge, the same on both engines; a new resource gets the rules by using them.
+
+* :data:`ResourceId`, an id in a path. Every id column is ``Integer`` (32-bit on PostgreSQL;
+  SQLite's INTEGER is wider, but the models and migrations fix the narrower range). A path
+  id says *which* resource: one outside the column's range cannot exist, so it is 404
+  ("Not found", no query run) — the answer for any missing resource, after the route's
+  authentication and permission checks (FastAPI runs a route's dependencies before it
+  validates its path). A value that is not an integer at all stays FastAPI's 422.
+* :data:`Int32`, an integer query value naming a row (``actor``): out of range is 422.
+* :class:`RequestBody`, the base of every JSON request body: ``extra="forbid"``, and no NUL
+  (``\\x00``) in any string at any depth. PostgreSQL cannot store NUL in text (it answered
+  503) while SQLite stored it; now both answer 422 before any work, which keeps login's
+  non-enumeration (the same 422 for every account, nothing looked up, nothing hashed).
+  :data:`Text` is the same rule for a string path or query parameter.
+* :data:`Moment`, a client's timestamp: it must carry an offset (naive is 422, as FastAPI's
+  ``AwareDatetime``) and convert to UTC; ``9999-12-31T23:59:59-14:00`` does not (Python
+  raised ``OverflowError``, a 500): 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from annotated_types import Interval
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from sessionary.errors import NotFound
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+def _existing_id(value: int) -> int:
+    if not INT32_MIN <= value <= INT32_MAX:
+        # Not a validation error (that would be 422): pydantic lets any other exception
+        # through, and the error handlers answer it like the service's own 404.
+        raise NotFound()
+    return value
+
+
+ResourceId = Annotated[
+    int,
+    AfterValidator(_existing_id),
+    WithJsonSchema({"type": "integer", "minimum": INT32_MIN, "maximum": INT32_MAX}),
+]
+"""An id in a path: outside the ``Integer`` column's range it is a 404, as a missing row."""
+
+Int32 = Annotated[int, Interval(ge=INT32_MIN, le=INT32_MAX)]
+"""An integer query value compared with an ``Integer`` column: outside its range, 422."""
+
+
+def _nul_error() -> PydanticCustomError:
+    return PydanticCustomError("string_nul", "String must not contain the NUL character")
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise _nul_error()
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string path or query parameter without NUL (422 otherwise)."""
+
+
+class RequestBody(BaseModel):
+    """Base of every JSON request body: unknown fields and NUL in any string are 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_nul(cls, value: Any) -> Any:
+        # Before coercion, so strings inside lists and objects are seen as sent.
+        if _contains_nul(value):
+            raise _nul_error()
+        return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_range", "Datetime must be representable in UTC (years 1-9999)"
+        ) from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A timestamp from a client, with an offset, given back in UTC (422 when it has none or
+falls outside years 1-9999 once in UTC)."""
