@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=100, ge=1)
     login_failure_window: int = Field(default=900, ge=1)
+    # A remembered login device (its own throttle bucket) expires unused for this long.
+    login_device_ttl: int = Field(default=30 * 86400, ge=60)
     # Sign-ups per client (each one can confirm that a username or email is taken).
     registrations_per_client: int = Field(default=20, ge=1)
     registration_window: int = Field(default=3600, ge=1)

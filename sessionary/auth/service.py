@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary import clock
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
-from sessionary.auth import sessions
+from sessionary.auth import devices, sessions
 from sessionary.auth.models import LoginDevice
 from sessionary.auth.principal import Principal
 from sessionary.auth.repeats import record_repeated_event
@@ -72,6 +72,7 @@ _DEVICE = HotQuery(
     .where(
         LoginDevice.token_hash == bindparam("token_hash"),
         User.username_key == bindparam("username_key"),
+        LoginDevice.last_used_at > bindparam("unused_since"),  # expired: no bucket of its own
     ),
     "login_device",
 )
@@ -85,11 +86,15 @@ async def _account(database: Database, key: str) -> _Account | None:
     return _Account(row.id, row.username, row.password_hash, row.is_active)
 
 
-async def _device_id(database: Database, token: str | None, key: str) -> int | None:
+async def _device_id(
+    database: Database, settings: Settings, token: str | None, key: str
+) -> int | None:
     """The device bucket of a browser that logged in as this account before."""
     if not token or not is_well_formed_token(token):
         return None
-    rows = await database.fetch(_DEVICE, {"token_hash": hash_token(token), "username_key": key})
+    since = devices.unused_since(settings)
+    params = {"token_hash": hash_token(token), "username_key": key, "unused_since": since}
+    rows = await database.fetch(_DEVICE, params)
     return int(rows[0][0]) if rows else None
 
 
@@ -155,7 +160,7 @@ async def login(
     """Verify a password and open a new session (unknown user, wrong password and inactive
     user fail alike)."""
     key = username_key(username)
-    device_id = await _device_id(database, attempt.device_token, key)
+    device_id = await _device_id(database, settings, attempt.device_token, key)
     account, new_hash = await _verify_throttled(
         database,
         hasher,
@@ -221,7 +226,7 @@ async def _verify_own_password(
         username=principal.username,
         password=password,
         attempt=attempt,
-        device_id=await _device_id(database, attempt.device_token, key),
+        device_id=await _device_id(database, settings, attempt.device_token, key),
         failure=failure,
     )
 
@@ -278,6 +283,7 @@ async def change_password(
         failure=lambda: BadRequest("Current password is incorrect"),
     )
     await users_service.store_password(db, hasher, principal.user_id, new_password)
+    await devices.forget_devices(db, principal.user_id)
     await sessions.revoke_user_sessions(
         db, settings, principal.user_id, except_session_id=principal.session_id
     )

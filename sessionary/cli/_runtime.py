@@ -13,12 +13,16 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionary.audit.service import Origin
 from sessionary.config import Settings
 from sessionary.core.db import Database, InvalidDatabaseURL
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import SessionaryError
+from sessionary.users.actors import Operator
 
 T = TypeVar("T")
+# Where a command-line event comes from: no address, no browser (its actor says "cli").
+CLI_ORIGIN = Origin()
 
 
 def fail(message: str) -> NoReturn:
@@ -93,3 +97,17 @@ def read_password(password_stdin: bool, *, confirm: bool = True) -> str:
         )
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
     return value
+
+
+def run_as_operator(
+    settings: Settings, work: Callable[[AsyncSession, Operator], Awaitable[T]]
+) -> T:
+    """``work(db, operator)`` in one committed transaction, the OS user as the actor that
+    the service verbs check and audit; errors become one line and exit 1."""
+    operator = Operator.current()
+
+    async def call() -> T:
+        async with transaction(settings) as db:
+            return await work(db, operator)
+
+    return run(call)

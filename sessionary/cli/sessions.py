@@ -5,24 +5,32 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionary.auth import devices
 from sessionary.auth import sessions as auth_sessions
-from sessionary.cli._runtime import load_settings, run, transaction
+from sessionary.cli._runtime import CLI_ORIGIN, load_settings, run, run_as_operator, transaction
+from sessionary.users import admin as users_admin
 from sessionary.users import service as users_service
+from sessionary.users.actors import Operator
 
 app = typer.Typer(help="Manage login sessions.", no_args_is_help=True)
 
 
 @app.command()
 def purge() -> None:
-    """Delete expired sessions (revoked ones once past their absolute deadline)."""
+    """Delete expired sessions (revoked ones once past their absolute deadline) and login
+    devices unused for SESSIONARY_LOGIN_DEVICE_TTL."""
     settings = load_settings()
 
-    async def work() -> int:
+    async def work() -> tuple[int, int]:
         async with transaction(settings) as db:
-            return await auth_sessions.purge(db, settings)
+            purged = await auth_sessions.purge(db, settings)
+            return purged, await devices.purge_devices(db, settings)
 
-    typer.echo(f"purged {run(work)} session(s)")
+    sessions_purged, devices_purged = run(work)
+    typer.echo(f"purged {sessions_purged} session(s)")
+    typer.echo(f"purged {devices_purged} login device(s)")
 
 
 @app.command()
@@ -30,9 +38,8 @@ def revoke(user: Annotated[str, typer.Option("--user", help="Username.")]) -> No
     """Revoke every session of a user."""
     settings = load_settings()
 
-    async def work() -> int:
-        async with transaction(settings) as db:
-            account = await users_service.get_by_username(db, user)
-            return await auth_sessions.revoke_user_sessions(db, settings, account.id)
+    async def work(db: AsyncSession, operator: Operator) -> int:
+        account = await users_service.get_by_username(db, user)
+        return await users_admin.revoke_sessions_as(db, settings, operator, CLI_ORIGIN, account.id)
 
-    typer.echo(f"revoked {run(work)} session(s) of {user}")
+    typer.echo(f"revoked {run_as_operator(settings, work)} session(s) of {user}")

@@ -1,14 +1,26 @@
-"""``sessionary users``: accounts from the command line."""
+"""``sessionary users``: accounts from the command line.
+
+Each command is an :class:`~sessionary.users.actors.Operator` calling the same verbs as the
+API (:mod:`sessionary.users.admin`): the same rules, the same audit events.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionary.cli._runtime import load_settings, make_hasher, read_password, run, transaction
-from sessionary.roles.permissions import MEMBER
+from sessionary.cli._runtime import (
+    CLI_ORIGIN,
+    load_settings,
+    make_hasher,
+    read_password,
+    run_as_operator,
+)
+from sessionary.users import admin
 from sessionary.users import service as users_service
+from sessionary.users.actors import Operator
 
 app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 
@@ -29,47 +41,55 @@ def create(
     """Create a user."""
     password = read_password(password_stdin)
     settings = load_settings()
+    fields = {"username": username, "email": email, "password": password, "roles": role}
 
-    async def work() -> None:
-        async with transaction(settings) as db:
-            await users_service.create_user(
-                db,
-                make_hasher(settings),
-                username=username,
-                email=email,
-                password=password,
-                roles=role or [MEMBER],
-            )
+    async def work(db: AsyncSession, operator: Operator) -> None:
+        hasher = make_hasher(settings)
+        await admin.create_user_as(db, hasher, settings, operator, CLI_ORIGIN, fields=fields)
 
-    run(work)
+    run_as_operator(settings, work)
     typer.echo(f"created user {username}")
 
 
 @app.command("set-password")
 def set_password(username: str, password_stdin: PasswordStdin = False) -> None:
-    """Set a user's password (revokes their sessions)."""
+    """Set a user's password (revokes their sessions and remembered devices)."""
     password = read_password(password_stdin)
     settings = load_settings()
 
-    async def work() -> None:
-        async with transaction(settings) as db:
-            user = await users_service.get_by_username(db, username)
-            await users_service.set_password(db, settings, make_hasher(settings), user, password)
+    async def work(db: AsyncSession, operator: Operator) -> None:
+        user = await users_service.get_by_username(db, username)
+        hasher = make_hasher(settings)
+        await admin.set_password_as(db, settings, hasher, operator, CLI_ORIGIN, user.id, password)
 
-    run(work)
+    run_as_operator(settings, work)
     typer.echo(f"password set for {username}; their sessions were revoked")
+
+
+def _set_active(username: str, *, is_active: bool) -> admin.ActivityChange:
+    settings = load_settings()
+
+    async def work(db: AsyncSession, operator: Operator) -> admin.ActivityChange:
+        user = await users_service.get_by_username(db, username)
+        return await admin.set_active(
+            db, settings, operator, CLI_ORIGIN, user.id, is_active=is_active
+        )
+
+    return run_as_operator(settings, work)
 
 
 @app.command()
 def deactivate(username: str) -> None:
-    """Deactivate a user and revoke their sessions."""
-    settings = load_settings()
+    """Deactivate a user and revoke their sessions (never the last active admin)."""
+    change = _set_active(username, is_active=False)
+    if not change.changed:
+        typer.echo(f"{username} is already inactive")
+        return
+    typer.echo(f"deactivated {username}; {change.sessions_revoked} session(s) revoked")
 
-    async def work() -> int:
-        async with transaction(settings) as db:
-            return await users_service.deactivate(
-                db, settings, await users_service.get_by_username(db, username)
-            )
 
-    revoked = run(work)
-    typer.echo(f"deactivated {username}; {revoked} session(s) revoked")
+@app.command()
+def activate(username: str) -> None:
+    """Let a deactivated user log in again."""
+    change = _set_active(username, is_active=True)
+    typer.echo(f"activated {username}" if change.changed else f"{username} is already active")

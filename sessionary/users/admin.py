@@ -1,42 +1,43 @@
-"""Accounts: creation, passwords, activation, and their administration.
+"""Administrative verbs on accounts, by an actor: a principal through the API (``/users``)
+or an operator at the command line (``sessionary users …``, ``sessionary sessions revoke``).
 
-Administration rules (SPEC §3): setting roles needs ``roles:assign`` and a freshly
-re-authenticated cookie session; nobody grants a permission they lack, nor changes,
-deactivates or deletes a user who holds one (403); the last active admin is never demoted,
-deactivated or deleted (409).
+Each verb checks the rules (:mod:`sessionary.users.rules`) and records its own audit event,
+so both doors act alike; who acted is told by :mod:`sessionary.users.actors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
-from sessionary.auth.principal import Principal
+from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import PasswordHasher
-from sessionary.errors import Conflict, NotFound, PermissionDenied
-from sessionary.roles import service as roles_service
-from sessionary.roles.models import RolePermission, UserRole
-from sessionary.roles.permissions import ADMIN, MEMBER, Permission
+from sessionary.errors import NotFound
+from sessionary.roles.models import UserRole
+from sessionary.roles.permissions import ADMIN
+from sessionary.users import rules
+from sessionary.users import service as users_service
+from sessionary.users.actors import Actor, audit_actor, audit_via
 from sessionary.users.models import User
-from sessionary.users.service import (
-    UnknownRole,
-    create_user,
-    deactivate,
-    role_names,
-    set_email,
-    unknown_roles,
-)
 
 UserWithRoles = tuple[User, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityChange:
+    """What :func:`set_active` did: ``changed`` is False when the user already was so."""
+
+    changed: bool
+    sessions_revoked: int = 0
 
 
 async def _roles_by_user(db: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -64,74 +65,13 @@ async def get_user(db: AsyncSession, user_id: int) -> UserWithRoles:
     user = await db.get(User, user_id)
     if user is None:
         raise NotFound("User not found")
-    return user, await role_names(db, user_id)
-
-
-def _check_may_assign(actor: Principal, settings: Settings) -> None:
-    """``roles:assign`` and a password entered within the window (never through an API key)."""
-    if Permission.ROLES_ASSIGN not in actor.permissions:
-        raise PermissionDenied
-    window = timedelta(seconds=settings.reauth_window)
-    if actor.is_api_key or clock.now() - actor.authenticated_at > window:
-        raise PermissionDenied("Reauthentication required")
-
-
-async def _checked_roles(db: AsyncSession, actor: Principal, names: Iterable[str]) -> list[str]:
-    wanted = sorted(set(names))
-    if missing := await unknown_roles(db, wanted):
-        raise UnknownRole(f"Unknown role: {', '.join(missing)}")
-    roles_service.check_grantable(actor, await roles_service.permissions_of_roles(db, wanted))
-    return wanted
-
-
-async def _default_roles(db: AsyncSession, actor: Principal) -> list[str]:
-    """``member`` when it holds nothing the creator lacks, else no role at all.
-
-    The creator knows the new account's password, so a default role they could not grant
-    would hand them its permissions (a ``users:write`` holder without API-key rights would
-    gain them). Setting no role still needs only ``users:write``, as SPEC §3 says; the 201
-    body shows ``roles: []`` and someone who may grant ``member`` assigns it later.
-    """
-    if await roles_service.permissions_of_roles(db, [MEMBER]) - actor.permissions:
-        return []
-    return [MEMBER]
-
-
-async def _check_outranks(db: AsyncSession, actor: Principal, user_id: int) -> None:
-    """Only someone holding every permission a user holds may change, deactivate or delete
-    them (else a user manager could lock out or take over an admin)."""
-    held = await db.scalars(
-        select(RolePermission.permission)
-        .join(UserRole, UserRole.role_name == RolePermission.role_name)
-        .where(UserRole.user_id == user_id)
-    )
-    if set(held) - actor.permissions:
-        raise PermissionDenied("The user holds permissions you do not")
-
-
-async def _check_not_last_admin(db: AsyncSession, user: User, roles: list[str]) -> None:
-    if not user.is_active or ADMIN not in roles:
-        return
-    active_admins = (
-        select(User.id)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role_name == ADMIN, User.is_active.is_(True))
-    )
-    # Lock every active admin (in id order: no deadlocks) so two concurrent demotions
-    # serialise on PostgreSQL; then count in a new statement, whose READ COMMITTED snapshot
-    # sees what the other transaction committed. SQLite writes one transaction at a time.
-    await db.execute(active_admins.order_by(User.id).with_for_update(of=User))
-    others = await db.scalar(
-        select(func.count()).select_from(active_admins.where(User.id != user.id).subquery())
-    )
-    if not others:
-        raise Conflict("The last active admin cannot be demoted, deactivated or deleted")
+    return user, await users_service.role_names(db, user_id)
 
 
 async def _record(
     db: AsyncSession,
     type_: EventType,
-    actor: Principal,
+    actor: Actor,
     origin: Origin,
     user: User,
     detail: dict[str, Any],
@@ -140,11 +80,10 @@ async def _record(
         db,
         type_,
         origin,
-        actor_user_id=actor.user_id,
-        actor_api_key_id=actor.api_key_id,
+        **audit_actor(actor),
         target_type="user",
         target_id=user.id,
-        detail={"username": user.username, **detail},
+        detail={"username": user.username, **detail, **audit_via(actor)},
     )
 
 
@@ -152,19 +91,19 @@ async def create_user_as(
     db: AsyncSession,
     hasher: PasswordHasher,
     settings: Settings,
-    actor: Principal,
+    actor: Actor,
     origin: Origin,
     *,
     fields: dict[str, Any],
 ) -> UserWithRoles:
     """``POST /users``: the given roles (which need the right to assign them), else the
-    default role when the creator could grant it (:func:`_default_roles`)."""
+    default role when the creator could grant it (:func:`rules.default_roles`)."""
     if fields.get("roles") is not None:
-        _check_may_assign(actor, settings)
-        roles = await _checked_roles(db, actor, fields["roles"])
+        rules.check_may_assign(actor, settings)
+        roles = await rules.checked_roles(db, actor, fields["roles"])
     else:
-        roles = await _default_roles(db, actor)
-    user = await create_user(
+        roles = await rules.default_roles(db, actor)
+    user = await users_service.create_user(
         db,
         hasher,
         username=fields["username"],
@@ -179,31 +118,31 @@ async def create_user_as(
 async def update_user_as(
     db: AsyncSession,
     settings: Settings,
-    actor: Principal,
+    actor: Actor,
     origin: Origin,
     user_id: int,
     changes: dict[str, Any],
 ) -> UserWithRoles:
     """``PATCH /users/{id}``: ``email``, ``is_active`` and ``roles``, each only when given."""
     if changes.get("roles") is not None:
-        _check_may_assign(actor, settings)
+        rules.check_may_assign(actor, settings)
     user, roles = await get_user(db, user_id)
-    await _check_outranks(db, actor, user_id)
+    await rules.check_outranks(db, actor, user_id)
     new_roles = roles
     if changes.get("roles") is not None:
-        new_roles = await _checked_roles(db, actor, changes["roles"])
+        new_roles = await rules.checked_roles(db, actor, changes["roles"])
     demoted = ADMIN in roles and ADMIN not in new_roles
     if demoted or changes.get("is_active") is False:
-        await _check_not_last_admin(db, user, roles)
+        await rules.check_not_last_admin(db, user, roles)
     if changes.get("email") is not None and changes["email"] != user.email:
-        await set_email(db, user, changes["email"])
+        await users_service.set_email(db, user, changes["email"])
         await _record(db, EventType.USER_UPDATED, actor, origin, user, {"fields": ["email"]})
     if new_roles != roles:
         await _replace_roles(db, user.id, roles, new_roles)
         detail = {"before": roles, "after": new_roles}
         await _record(db, EventType.USER_ROLES_CHANGED, actor, origin, user, detail)
     if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
-        await _set_active(db, settings, actor, origin, user, is_active=changes["is_active"])
+        await _switch_active(db, settings, actor, origin, user, is_active=changes["is_active"])
     return user, new_roles
 
 
@@ -218,33 +157,88 @@ async def _replace_roles(
     await db.flush()
 
 
-async def _set_active(
+async def set_active(
     db: AsyncSession,
     settings: Settings,
-    actor: Principal,
+    actor: Actor,
+    origin: Origin,
+    user_id: int,
+    *,
+    is_active: bool,
+) -> ActivityChange:
+    """Activate or deactivate a user (``sessionary users activate|deactivate``); nothing
+    happens, and nothing is recorded, when they already are so."""
+    user, roles = await get_user(db, user_id)
+    await rules.check_outranks(db, actor, user_id)
+    if user.is_active == is_active:
+        return ActivityChange(changed=False)
+    if not is_active:
+        await rules.check_not_last_admin(db, user, roles)
+    revoked = await _switch_active(db, settings, actor, origin, user, is_active=is_active)
+    return ActivityChange(changed=True, sessions_revoked=revoked)
+
+
+async def _switch_active(
+    db: AsyncSession,
+    settings: Settings,
+    actor: Actor,
     origin: Origin,
     user: User,
     *,
     is_active: bool,
-) -> None:
+) -> int:
+    """Flip ``is_active`` (rules already checked); returns the sessions a deactivation ended."""
     if is_active:
         user.is_active, user.updated_at = True, clock.now()
         await db.flush()
         await _record(db, EventType.USER_UPDATED, actor, origin, user, {"fields": ["is_active"]})
-        return
-    revoked = await deactivate(db, settings, user)
+        return 0
+    revoked = await users_service.deactivate(db, settings, user)
     # deactivate() writes with a Core UPDATE; keep the loaded row in step for the response.
     user.is_active = False
     detail = {"sessions_revoked": revoked}
     await _record(db, EventType.USER_DEACTIVATED, actor, origin, user, detail)
+    return revoked
 
 
-async def delete_user(db: AsyncSession, actor: Principal, origin: Origin, user_id: int) -> None:
+async def set_password_as(
+    db: AsyncSession,
+    settings: Settings,
+    hasher: PasswordHasher,
+    actor: Actor,
+    origin: Origin,
+    user_id: int,
+    password: str,
+) -> int:
+    """Set someone's password (policy enforced), ending their sessions and remembered
+    devices; recorded as ``password.changed``. Returns the sessions revoked."""
+    user, _ = await get_user(db, user_id)
+    await rules.check_outranks(db, actor, user_id)
+    revoked = await users_service.set_password(db, settings, hasher, user, password)
+    detail = {"sessions_revoked": revoked}
+    await _record(db, EventType.PASSWORD_CHANGED, actor, origin, user, detail)
+    return revoked
+
+
+async def revoke_sessions_as(
+    db: AsyncSession, settings: Settings, actor: Actor, origin: Origin, user_id: int
+) -> int:
+    """End every live session of a user, recorded as ``logout_all`` (what the user's own
+    ``POST /auth/logout-all`` records). Returns how many."""
+    user, _ = await get_user(db, user_id)
+    await rules.check_outranks(db, actor, user_id)
+    revoked = await auth_sessions.revoke_user_sessions(db, settings, user.id)
+    detail = {"sessions_revoked": revoked}
+    await _record(db, EventType.LOGOUT_ALL, actor, origin, user, detail)
+    return revoked
+
+
+async def delete_user(db: AsyncSession, actor: Actor, origin: Origin, user_id: int) -> None:
     """``DELETE /users/{id}``: sessions, keys, role assignments and notes go with it (the
     foreign keys cascade); the audit log, which has no foreign keys, keeps its rows."""
     user, roles = await get_user(db, user_id)
-    await _check_outranks(db, actor, user_id)
-    await _check_not_last_admin(db, user, roles)
+    await rules.check_outranks(db, actor, user_id)
+    await rules.check_not_last_admin(db, user, roles)
     await _record(db, EventType.USER_DELETED, actor, origin, user, {"roles": roles})
     await db.execute(delete(User).where(User.id == user_id))
     db.expunge(user)

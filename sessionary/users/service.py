@@ -1,9 +1,7 @@
-"""Accounts: creation, passwords, activation, and their administration.
+"""Accounts: creation, passwords, activation — the building blocks, unaudited.
 
-Administration rules (SPEC §3): setting roles needs ``roles:assign`` and a freshly
-re-authenticated cookie session; nobody grants a permission they lack, nor changes,
-deactivates or deletes a user who holds one (403); the last active admin is never demoted,
-deactivated or deleted (409).
+The verbs an actor performs (``/users``, ``sessionary users``), which check the rules and
+record audit events, are in :mod:`sessionary.users.admin` and :mod:`sessionary.users.rules`.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary import clock
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
+from sessionary.auth import devices
 from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
 from sessionary.core.password_policy import policy_violation
@@ -130,11 +129,13 @@ async def store_password(
 
 async def set_password(
     db: AsyncSession, settings: Settings, hasher: PasswordHasher, user: User, password: str
-) -> None:
-    """Set a new password (policy enforced) and revoke every session of the user."""
+) -> int:
+    """Set a new password (policy enforced), revoke every session of the user and forget
+    their login devices; returns how many sessions were revoked."""
     check_password_policy(password, username=user.username)
     await store_password(db, hasher, user.id, password)
-    await auth_sessions.revoke_user_sessions(db, settings, user.id)
+    await devices.forget_devices(db, user.id)
+    return await auth_sessions.revoke_user_sessions(db, settings, user.id)
 
 
 async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origin) -> User:
@@ -156,14 +157,13 @@ async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origi
 
 
 async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
-    """Deactivate an account and revoke its sessions; returns how many were revoked."""
+    """Deactivate an account, forget its login devices and revoke its sessions; returns how
+    many sessions were revoked."""
     await db.execute(
         update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
     )
+    await devices.forget_devices(db, user.id)
     return await auth_sessions.revoke_user_sessions(db, settings, user.id)
-
-
-# --- administration (GET/POST/PATCH/DELETE /users) ---------------------------------------
 
 
 DEMO_USERS = ({"username": "user123", "password": "secretpassword", "email": "user@example.com"},)

@@ -76,7 +76,8 @@ def revoked_at(database: ScratchDatabase, token: str) -> datetime | None:
 
 
 def number_in(output: str) -> int:
-    numbers = re.findall(r"\d+", output)
+    """The count of sessions the command reports."""
+    numbers = re.findall(r"(\d+) session", output)
     assert len(numbers) == 1, output
     return int(numbers[0])
 
