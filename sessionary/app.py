@@ -18,6 +18,9 @@ from sessionary.core.csrf import CSRFMiddleware, normalise_origin
 from sessionary.core.db import Database
 from sessionary.core.headers import SecurityHeadersMiddleware
 from sessionary.core.logging import configure_logging
+from sessionary.core.methods import register_method_handler
+from sessionary.core.openapi import install as install_contract
+from sessionary.core.redirects import install as install_relative_redirects
 from sessionary.core.request_limits import RequestLimitsMiddleware
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import register_error_handlers
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     register_error_handlers(app)
+    register_method_handler(app)
     # Routes are matched in order: the hot GET /users/me and /protected_data/ first, and
     # /users/me before the admin router's /users/{user_id}.
     app.include_router(users_router)
@@ -90,4 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_keys_router)
     app.include_router(notes_router)
+    install_contract(app)
+    install_relative_redirects(app)
     return app

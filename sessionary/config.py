@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_header_bytes: int = Field(default=8 * 1024, ge=1024)
 
+    # Strict-Transport-Security max-age in seconds; off unless set (only behind HTTPS: a
+    # browser then refuses plain HTTP to this host for that long).
+    hsts: int | None = Field(default=None, ge=0)
+    hsts_include_subdomains: bool = False
+
     trusted_origins: StrList = Field(default_factory=list)
     trusted_proxies: StrList = Field(default_factory=list)
     cors_origins: StrList = Field(default_factory=list)

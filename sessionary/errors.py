@@ -8,7 +8,8 @@ SessionaryError
  ├── NotFound                  404
  ├── Conflict                  409
  ├── PreconditionFailed        412
- ├── InvalidInput              422  (a value the database refused)
+ ├── InvalidInput              422  (a rule only a service checks, or a value the database
+ │                                   refused; in FastAPI's validation-list shape)
  ├── Throttled                 429  (+ Retry-After)
  └── ServiceUnavailable        503  (+ Retry-After)
 
@@ -86,8 +87,18 @@ class PreconditionFailed(SessionaryError):
 
 
 class InvalidInput(SessionaryError):
+    """Input the schema let through but a rule only a service can check refuses (a password
+    policy, an unknown role), or a value the database refused. Answered in FastAPI's 422 list
+    shape, so every 422 reads alike: ``loc`` names the body field when one is known."""
+
     status_code = 422
     default_detail = "A value is out of range or not valid"
+    field: ClassVar[str | None] = None
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None):
+        super().__init__(detail)
+        field = field or self.field
+        self.loc = ["body", field] if field else ["body"]
 
 
 class Throttled(SessionaryError):
@@ -147,9 +158,10 @@ def database_error(exc: DBAPIError | PoolTimeoutError) -> SessionaryError:
 
 
 def _error_response(error: SessionaryError) -> JSONResponse:
-    return JSONResponse(
-        {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-    )
+    detail: Any = error.detail
+    if isinstance(error, InvalidInput):
+        detail = [{"type": "value_error", "loc": error.loc, "msg": error.detail}]
+    return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
 
 
 def _without_input(errors: Sequence[Any]) -> list[dict[str, Any]]:

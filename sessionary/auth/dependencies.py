@@ -19,8 +19,9 @@ from sessionary.auth.principal import SESSION_REQUIRED, Principal
 from sessionary.auth.service import Attempt
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.core.client import client_bucket
-from sessionary.core.dependencies import get_database, get_settings
+from sessionary.core.dependencies import DATABASE_DOWN, get_database, get_settings
 from sessionary.core.http import client_ip
+from sessionary.core.openapi import answers
 from sessionary.errors import NotAuthenticated, PermissionDenied
 from sessionary.roles.permissions import Permission
 
@@ -43,6 +44,7 @@ def session_token(request: Request) -> str | None:
     return token
 
 
+@answers({401: "Not authenticated: no valid session cookie or API key", **DATABASE_DOWN})
 class PrincipalScheme(SecurityBase):
     """The dependency that answers "who is calling", declared in OpenAPI as the API-key bearer
     scheme (so /docs can "Authorize"). One dependency, not a principal depending on a
@@ -92,9 +94,10 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
         return principal
 
     guard.__name__ = f"require_{permission.value.replace(':', '_')}"
-    return guard
+    return answers({403: f"Missing the {permission.value} permission"})(guard)
 
 
+@answers({403: "Reauthentication required: a cookie session that entered its password lately"})
 async def require_fresh(request: Request, principal: CurrentPrincipal) -> Principal:
     """A cookie session that entered a password within the re-authentication window.
 
@@ -111,6 +114,7 @@ async def require_fresh(request: Request, principal: CurrentPrincipal) -> Princi
 FreshPrincipal = Annotated[Principal, Depends(require_fresh)]
 
 
+@answers({403: "A cookie session is required (an API key is refused)"})
 async def require_session(principal: CurrentPrincipal) -> Principal:
     """A principal acting through a cookie session (an API key is 403): for routes about the
     current session itself (re-authentication, password change, the session list)."""
@@ -127,6 +131,12 @@ def get_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
+@answers(
+    {
+        429: "Too many failed attempts; see Retry-After",
+        503: "Throttle storage unavailable; see Retry-After",
+    }
+)
 def login_attempt(request: Request) -> Attempt:
     cookie = request.cookies.get(DEVICE_COOKIE)
     return Attempt(

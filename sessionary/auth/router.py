@@ -28,6 +28,7 @@ from sessionary.auth.schemas import (
 )
 from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
 from sessionary.core.inputs import ResourceId
+from sessionary.core.openapi import answers
 from sessionary.core.pagination import Page, PageParams, page_of
 from sessionary.errors import NotFound
 from sessionary.users.schemas import UserRead, user_read
@@ -167,6 +168,7 @@ async def reauthenticate(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@answers({404: "Registration is turned off"})
 def registration_enabled(settings: SettingsDep) -> None:
     """Registration is always routed but answers 404 while turned off (before the body
     is even validated, so nothing shows the route exists)."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from sessionary.core.inputs import RequestBody
 from sessionary.core.password_policy import MAX_LENGTH as PASSWORD_MAX
-from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
+from sessionary.core.password_policy import MIN_LENGTH as PASSWORD_MIN
+from sessionary.users.usernames import EMAIL_MAX, EMAIL_SCHEMA, USERNAME_MAX, USERNAME_SCHEMA
 
 
 def _at_most_max_after_nfkc(value: str) -> str:
@@ -22,13 +23,28 @@ def _at_most_max_after_nfkc(value: str) -> str:
 # exact one is checked after normalisation.
 _RAW_PASSWORD_MAX = PASSWORD_MAX * 18
 
+# What the OpenAPI document states is the rule itself, counted after NFKC (JSON Schema counts
+# raw code points: a client that keeps within these is never refused for the length alone).
+PRESENTED_PASSWORD: dict[str, JsonValue] = {
+    "maxLength": PASSWORD_MAX,
+    "description": f"At most {PASSWORD_MAX} code points after NFKC normalisation.",
+}
+NEW_PASSWORD: dict[str, JsonValue] = {
+    "minLength": PASSWORD_MIN,
+    "maxLength": PASSWORD_MAX,
+    "description": f"{PASSWORD_MIN}-{PASSWORD_MAX} code points after NFKC normalisation; not a "
+    "common password, not the username (else 422 saying why).",
+}
+
 
 class LoginRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     # Only the maximums: any other rule here would tell an attacker what exists.
     username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
-    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+    password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=PRESENTED_PASSWORD
+    )
 
     _password = field_validator("password")(_at_most_max_after_nfkc)
 
@@ -43,7 +59,9 @@ class LoginResponse(BaseModel):
 class ReauthRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+    password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=PRESENTED_PASSWORD
+    )
 
     _password = field_validator("password")(_at_most_max_after_nfkc)
 
@@ -51,10 +69,14 @@ class ReauthRequest(RequestBody):
 class RegisterRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
-    email: str = Field(min_length=3, max_length=EMAIL_MAX)
+    username: str = Field(
+        min_length=1, max_length=USERNAME_MAX * 4, json_schema_extra=USERNAME_SCHEMA
+    )
+    email: str = Field(min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA)
     # The policy (8-128 after NFKC, not common, not the username) answers 422 with its reason.
-    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+    password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
+    )
 
 
 class SessionRead(BaseModel):

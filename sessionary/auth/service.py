@@ -271,7 +271,9 @@ async def change_password(
 
     Returns the current session's new token and its (unchanged) absolute deadline.
     """
-    users_service.check_password_policy(new_password, username=principal.username)
+    users_service.check_password_policy(
+        new_password, username=principal.username, field="new_password"
+    )
     await _verify_own_password(
         database,
         hasher,

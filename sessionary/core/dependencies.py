@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.config import Settings
 from sessionary.core.db import Database
+from sessionary.core.openapi import answers
 from sessionary.core.security import PasswordHasher
 
 
@@ -23,6 +24,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+DATABASE_DOWN = {503: "Database busy or unavailable; see Retry-After"}
+
+
+@answers(DATABASE_DOWN)
 def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
@@ -33,6 +38,7 @@ def get_hasher(request: Request) -> PasswordHasher:
     return hasher
 
 
+@answers(DATABASE_DOWN)
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent.
 

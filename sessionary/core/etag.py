@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from sessionary.core.inputs import INT32_MAX
+from sessionary.core.openapi import answers
 
 # One list element: ``*``, or an optionally weak quoted tag (RFC 9110 etagc, no DQUOTE).
 _ELEMENT = re.compile(r'\s*(?:(\*)|(W/)?"([\x21\x23-\x7e\x80-\xff]*)")\s*(?:,|$)')
@@ -75,6 +76,7 @@ def parse_if_match(header: str | None) -> IfMatch | None:
     return IfMatch(any=any_, tags=frozenset(tags))
 
 
+@answers({412: "If-Match names another version (or only weak tags)"})
 def _if_match(
     if_match: Annotated[
         str | None,

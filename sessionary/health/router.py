@@ -34,7 +34,30 @@ async def _answers(check: str, ping: Callable[[], Awaitable[None]]) -> bool:
     return True
 
 
-@router.get("/ready", responses={503: {"description": "A dependency is unreachable"}})
+_READINESS = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "status": {"enum": ["ok", "unavailable"]},
+                "checks": {
+                    "type": "object",
+                    "additionalProperties": {"enum": ["ok", "unavailable"]},
+                },
+            },
+            "required": ["status", "checks"],
+        }
+    }
+}
+
+
+@router.get(
+    "/ready",
+    responses={
+        200: {"content": _READINESS},
+        503: {"description": "A dependency is unreachable", "content": _READINESS},
+    },
+)
 async def ready(database: DatabaseDep, throttle: ThrottleDep) -> JSONResponse:
     """The database (and Redis, when configured) answer; 503 with Retry-After otherwise."""
     pings = {"database": database.ping}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,13 +32,22 @@ class NoteCreate(RequestBody):
     body: str = Field(default="", max_length=BODY_MAX)
 
 
+def _string_only(schema: dict[str, Any]) -> None:
+    """Document what is accepted: a string or nothing (no null, no default to send)."""
+    strings = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    schema.update(*strings)
+    schema.pop("default", None)
+
+
 class NoteUpdate(RequestBody):
     """Either field may be left out; neither may be null (the columns are not nullable)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
-    body: str | None = Field(default=None, max_length=BODY_MAX)
+    title: str | None = Field(
+        default=None, min_length=1, max_length=TITLE_MAX, json_schema_extra=_string_only
+    )
+    body: str | None = Field(default=None, max_length=BODY_MAX, json_schema_extra=_string_only)
 
     @field_validator("title", "body")
     @classmethod

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
+from sessionary.roles.permissions import Permission
 
 # The catalogue is small; this only bounds the body.
 MAX_PERMISSIONS = 256
@@ -21,13 +22,13 @@ class RoleCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
-    permissions: list[str] = Field(max_length=MAX_PERMISSIONS)
+    permissions: list[Permission] = Field(max_length=MAX_PERMISSIONS)
 
 
 class RoleUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    permissions: list[str] = Field(max_length=MAX_PERMISSIONS)
+    permissions: list[Permission] = Field(max_length=MAX_PERMISSIONS)
 
 
 RolePage = Page[RoleRead]

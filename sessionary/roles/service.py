@@ -17,17 +17,17 @@ from sessionary.audit import service as audit
 from sessionary.audit.service import EventType, Origin
 from sessionary.auth.principal import Principal
 from sessionary.core.pagination import PageRequest
-from sessionary.errors import BadRequest, Conflict, NotFound, PermissionDenied
+from sessionary.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sessionary.roles.models import PermissionRecord, Role, RolePermission, UserRole
 from sessionary.roles.permissions import ADMIN
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
-class UnknownPermission(BadRequest):
+class UnknownPermission(InvalidInput):
     """A permission outside the catalogue (422, SPEC §3)."""
 
-    status_code = 422
+    field = "permissions"
 
 
 async def unknown_permissions(db: AsyncSession, names: Iterable[str]) -> list[str]:
@@ -47,9 +47,9 @@ def check_grantable(actor: Principal, permissions: Iterable[str]) -> None:
 
 
 async def create_role(db: AsyncSession, *, name: str, permissions: Iterable[str]) -> Role:
-    """A custom role. Raises BadRequest (name), UnknownPermission or Conflict."""
+    """A custom role. Raises InvalidInput (name), UnknownPermission or Conflict."""
     if not ROLE_NAME.fullmatch(name):
-        raise BadRequest("Role name must match ^[a-z][a-z0-9_-]{0,63}$")
+        raise InvalidInput("Role name must match ^[a-z][a-z0-9_-]{0,63}$", field="name")
     granted = sorted(set(permissions))
     if missing := await unknown_permissions(db, granted):
         raise UnknownPermission(f"Unknown permission: {', '.join(missing)}")
@@ -113,7 +113,7 @@ async def get_role(db: AsyncSession, name: str) -> Role:
 
 
 async def add_role(
-    db: AsyncSession, actor: Principal, origin: Origin, *, name: str, permissions: list[str]
+    db: AsyncSession, actor: Principal, origin: Origin, *, name: str, permissions: Sequence[str]
 ) -> tuple[Role, list[str]]:
     """``POST /roles``: 422 unknown permission, 403 one the actor lacks, 409 name taken."""
     if missing := await unknown_permissions(db, permissions):
@@ -126,7 +126,7 @@ async def add_role(
 
 
 async def change_role(
-    db: AsyncSession, actor: Principal, origin: Origin, name: str, permissions: list[str]
+    db: AsyncSession, actor: Principal, origin: Origin, name: str, permissions: Sequence[str]
 ) -> tuple[Role, list[str]]:
     """``PATCH /roles/{name}``: replace its permissions (``admin`` is immutable: 409)."""
     role = await get_role(db, name)

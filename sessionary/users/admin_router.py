@@ -44,7 +44,7 @@ async def list_users(_: UsersReader, db: DbSession, page: PageParams) -> UserPag
     return page_of([user_read(user, roles) for user, roles in rows], page)
 
 
-@router.get("/users/{user_id}", response_model=UserRead, responses=_ONE_USER)
+@router.get("/users/{user_id:int}", response_model=UserRead, responses=_ONE_USER)
 async def read_user(user_id: ResourceId, _: UsersReader, db: DbSession) -> UserRead:
     """One user with their roles."""
     return user_read(*await users_admin.get_user(db, user_id))
@@ -72,7 +72,9 @@ async def create_user(
     return user_read(user, roles)
 
 
-@router.patch("/users/{user_id}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING})
+@router.patch(
+    "/users/{user_id:int}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING}
+)
 async def update_user(
     user_id: ResourceId,
     body: UserUpdate,
@@ -89,7 +91,7 @@ async def update_user(
 
 
 @router.delete(
-    "/users/{user_id}",
+    "/users/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_ONE_USER, 409: {"description": "The last active admin"}},
 )

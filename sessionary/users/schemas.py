@@ -7,10 +7,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sessionary.auth.schemas import NEW_PASSWORD, PRESENTED_PASSWORD
 from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
 from sessionary.users.models import User
-from sessionary.users.usernames import EMAIL_MAX, USERNAME_MAX
+from sessionary.users.usernames import EMAIL_MAX, EMAIL_SCHEMA, USERNAME_MAX, USERNAME_SCHEMA
 
 # Before NFKC a code point may expand (up to 18 times); the policy checks the normalised form.
 _RAW_PASSWORD_MAX = 128 * 18
@@ -44,14 +45,18 @@ class UserMeUpdate(RequestBody):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=EMAIL_MAX)
+    email: str = Field(min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA)
 
 
 class PasswordChange(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=128 * 18)
-    new_password: str = Field(min_length=1, max_length=128 * 18)
+    current_password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=PRESENTED_PASSWORD
+    )
+    new_password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
+    )
 
 
 class UserCreate(RequestBody):
@@ -59,9 +64,13 @@ class UserCreate(RequestBody):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=USERNAME_MAX * 4)
-    email: str = Field(min_length=3, max_length=EMAIL_MAX)
-    password: str = Field(min_length=1, max_length=_RAW_PASSWORD_MAX)
+    username: str = Field(
+        min_length=1, max_length=USERNAME_MAX * 4, json_schema_extra=USERNAME_SCHEMA
+    )
+    email: str = Field(min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA)
+    password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
+    )
     roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
 
 
@@ -70,7 +79,9 @@ class UserUpdate(RequestBody):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str | None = Field(default=None, min_length=3, max_length=EMAIL_MAX)
+    email: str | None = Field(
+        default=None, min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA
+    )
     is_active: bool | None = None
     roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
 

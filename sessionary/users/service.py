@@ -21,28 +21,28 @@ from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
 from sessionary.core.password_policy import policy_violation
 from sessionary.core.security import PasswordHasher
-from sessionary.errors import Conflict, NotFound, SessionaryError
+from sessionary.errors import Conflict, InvalidInput, NotFound
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.users.models import User
 from sessionary.users.usernames import email_key, normalize_email, normalize_username, username_key
 
 
-class WeakPassword(SessionaryError):
+class WeakPassword(InvalidInput):
     """The password policy said no (422, with the reason)."""
 
-    status_code = 422
+    field = "password"
 
 
-class UnknownRole(SessionaryError):
+class UnknownRole(InvalidInput):
     """A role name that does not exist, in an admin request body (422)."""
 
-    status_code = 422
+    field = "roles"
 
 
-def check_password_policy(password: str, *, username: str | None) -> None:
+def check_password_policy(password: str, *, username: str | None, field: str | None = None) -> None:
     if reason := policy_violation(password, username=username):
-        raise WeakPassword(reason)
+        raise WeakPassword(reason, field=field)
 
 
 async def unknown_roles(db: AsyncSession, names: Iterable[str]) -> list[str]:

@@ -244,3 +244,122 @@ class TestValidationErrorsNeverEchoInput:
 
         assert response.status_code == 422
         assert SECRET not in response.text
+
+
+class TestNoStoreHoweverTheCookieIsSpelled:
+    @pytest.mark.parametrize(
+        "cookie",
+        [
+            "session_cookie =abc",
+            "session_cookie= abc",
+            "other=1;  session_cookie=abc",
+            "SESSION_COOKIE=abc",
+            'session_cookie="not a token"',
+            "session_cookie=a; session_cookie=b",
+        ],
+        ids=["space-before-equals", "space-after", "second", "upper-case", "quoted", "twice"],
+    )
+    def test_a_request_naming_the_session_cookie_is_never_cached(
+        self, client: TestClient, cookie: str
+    ) -> None:
+        for path in ("/users/me", "/health/live"):
+            response = client.get(path, headers={"Cookie": cookie})
+            assert is_no_store(response), (path, cookie)
+
+    def test_the_cookie_in_a_second_cookie_header(self, sessionary_app: Any) -> None:
+        # Two Cookie headers (HTTP/2 splits them; Starlette reads only the first).
+        headers = [(b"cookie", b"theme=dark"), (b"cookie", b"session_cookie =abc")]
+        response = _raw_get(sessionary_app, "/users/me", headers)
+        assert b"no-store" in dict(response["headers"]).get(b"cache-control", b"")
+
+    def test_another_cookie_alone_may_be_cached(self, client: TestClient) -> None:
+        response = client.get("/health/live", headers={"Cookie": "theme=dark"})
+        assert not is_no_store(response)
+
+
+def _raw_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """One request straight through the ASGI app, headers exactly as given."""
+    import anyio
+
+    start: dict[str, Any] = {}
+
+    async def run() -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), *headers],
+            "client": ("127.0.0.1", 1234),
+            "server": ("testserver", 80),
+            "app": app,
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+
+        await app(scope, receive, send)
+
+    anyio.run(run)
+    return start
+
+
+class TestStrictTransportSecurity:
+    def test_off_by_default(self, client: TestClient) -> None:
+        assert "strict-transport-security" not in client.get("/health/live").headers
+
+    def test_on_every_response_when_set(
+        self, client: TestClient, settings: SettingsOverride
+    ) -> None:
+        settings.hsts = 31_536_000
+        for response in (client.get("/health/live"), client.get("/users/me"), client.get("/x")):
+            assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+    def test_subdomains_only_when_configured(
+        self, client: TestClient, settings: SettingsOverride
+    ) -> None:
+        settings.hsts = 600
+        settings.hsts_include_subdomains = True
+        response = client.get("/health/live")
+        assert response.headers["strict-transport-security"] == "max-age=600; includeSubDomains"
+
+
+class TestTrailingSlashRedirects:
+    @pytest.mark.parametrize(
+        ("method", "path", "location"),
+        [
+            ("GET", "/login", "/login/"),
+            ("GET", "/protected_data", "/protected_data/"),
+            ("GET", "/health/live/", "/health/live"),
+            ("GET", "/protected_data?x=1", "/protected_data/?x=1"),
+        ],
+    )
+    def test_location_is_relative_whatever_the_host_says(
+        self, client: TestClient, method: str, path: str, location: str
+    ) -> None:
+        response = client.request(
+            method, path, headers={"Host": "evil.example"}, follow_redirects=False
+        )
+
+        assert response.status_code == 307
+        assert response.headers["location"] == location
+
+    def test_the_seed_paths_still_work_through_the_redirect(
+        self, client: TestClient, user_factory: UserFactory
+    ) -> None:
+        user_factory(username="alice")
+        login = client.post("/login", json={"username": "alice", "password": DEFAULT_PASSWORD})
+        assert login.status_code == 200
+        assert client.get("/protected_data").json()["username"] == "alice"
+
+    def test_an_unknown_path_is_still_404(self, client: TestClient) -> None:
+        assert client.get("/no/such/route/", follow_redirects=False).status_code == 404

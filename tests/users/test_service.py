@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.core.password_policy import MAX_LENGTH, MIN_LENGTH, policy_violation
-from sessionary.errors import BadRequest, Conflict, NotFound
+from sessionary.errors import Conflict, InvalidInput, NotFound
 from sessionary.roles.models import UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.testing import Clock, SyncDB
@@ -135,10 +135,10 @@ class TestUsernameShape:
             pytest.param("emoji😀", id="emoji"),
         ],
     )
-    def test_invalid_names_are_bad_requests(
+    def test_invalid_names_are_invalid_input(
         self, create_user: CreateUser, db: SyncDB, name: str
     ) -> None:
-        with pytest.raises(BadRequest, match="Username"):
+        with pytest.raises(InvalidInput, match="Username"):
             create_user(name)
         assert user_count(db) == 0
 
@@ -155,8 +155,8 @@ class TestEmails:
         assert create_user("alice", email="Alice@Example.com").email == "Alice@Example.com"
 
     @pytest.mark.parametrize("email", ["", "   ", "a" * 243 + "@example.com"])
-    def test_empty_or_over_254_is_bad_request(self, create_user: CreateUser, email: str) -> None:
-        with pytest.raises(BadRequest, match="Email"):
+    def test_empty_or_over_254_is_invalid_input(self, create_user: CreateUser, email: str) -> None:
+        with pytest.raises(InvalidInput, match="Email"):
             create_user("alice", email=email)
 
 
@@ -268,11 +268,11 @@ class TestTimestamps:
 
 class TestEmailShape:
     @pytest.mark.parametrize("email", ["not-an-email", "a@", "@b", "a b@c.d", "a@b@c"])
-    def test_malformed_email_is_bad_request(
+    def test_malformed_email_is_invalid_input(
         self, db: SyncDB, sessionary_app: FastAPI, email: str
     ) -> None:
         hasher = sessionary_app.state.hasher
-        with pytest.raises(BadRequest, match="Email must look like"):
+        with pytest.raises(InvalidInput, match="Email must look like"):
             db.run(
                 lambda session: users_service.create_user(
                     session, hasher, username="eve", email=email, password="long-enough-pw"
