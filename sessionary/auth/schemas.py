@@ -30,7 +30,7 @@ PRESENTED_PASSWORD: dict[str, JsonValue] = {
     "description": f"At most {PASSWORD_MAX} code points after NFKC normalisation.",
 }
 NEW_PASSWORD: dict[str, JsonValue] = {
-    "minLength": PASSWORD_MIN,
+    # No minLength: NFKC can lengthen a password ("¾" is three code points after it).
     "maxLength": PASSWORD_MAX,
     "description": f"{PASSWORD_MIN}-{PASSWORD_MAX} code points after NFKC normalisation; not a "
     "common password, not the username (else 422 saying why).",
