@@ -18,17 +18,28 @@ the edge, the same on both engines; a new resource gets the rules by using them.
   :data:`Text` is the same rule for a string path or query parameter.
 * :data:`Moment`, a client's timestamp: it must carry an offset (naive is 422, as FastAPI's
   ``AwareDatetime``) and convert to UTC; ``9999-12-31T23:59:59-14:00`` does not (Python
-  raised ``OverflowError``, a 500): 422.
+  raised ``OverflowError``, a 500): 422. It must also be what the OpenAPI document's
+  ``format: date-time`` promises, RFC 3339 (``2026-01-31T12:00:00Z``, ``…+01:00``, fractions
+  allowed): pydantic alone also reads a number (``0.5``, a query string too) as a Unix
+  timestamp and lets a missing seconds field or a space for the ``T`` pass; those are 422.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    field_validator,
+)
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -95,6 +106,20 @@ class RequestBody(BaseModel):
         return value
 
 
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    # A datetime comes from Python callers; a client sends text.
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_format", "Datetime must be RFC 3339, like 2026-01-31T12:00:00Z"
+    )
+
+
 def _in_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
@@ -104,6 +129,6 @@ def _in_utc(value: datetime) -> datetime:
         ) from None
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
-"""A timestamp from a client, with an offset, given back in UTC (422 when it has none or
-falls outside years 1-9999 once in UTC)."""
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)]
+"""A timestamp from a client in RFC 3339 form, with an offset, given back in UTC (422 when it
+is not RFC 3339, has no offset or falls outside years 1-9999 once in UTC)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from sessionary.audit.dependencies import RequestOrigin
 from sessionary.auth.dependencies import require
@@ -17,6 +18,17 @@ from sessionary.users import admin as users_admin
 from sessionary.users.schemas import UserCreate, UserPage, UserRead, UserUpdate, user_read
 
 router = APIRouter(tags=["users"])
+
+
+class _AnyButMe(StringConvertor):
+    """A ``{user_id}`` segment other than ``me``: ``/users/me`` belongs to the self-service
+    routes, so ``DELETE /users/me`` is a 405 naming their methods, not a 422 about an id. Any
+    other segment still reaches the route, whose ``ResourceId`` says 404 or 422."""
+
+    regex = "(?!me$)[^/]+"
+
+
+register_url_convertor("user_id", _AnyButMe())
 
 UsersReader = Annotated[Principal, Depends(require(Permission.USERS_READ))]
 UsersWriter = Annotated[Principal, Depends(require(Permission.USERS_WRITE))]
@@ -44,7 +56,7 @@ async def list_users(_: UsersReader, db: DbSession, page: PageParams) -> UserPag
     return page_of([user_read(user, roles) for user, roles in rows], page)
 
 
-@router.get("/users/{user_id:int}", response_model=UserRead, responses=_ONE_USER)
+@router.get("/users/{user_id:user_id}", response_model=UserRead, responses=_ONE_USER)
 async def read_user(user_id: ResourceId, _: UsersReader, db: DbSession) -> UserRead:
     """One user with their roles."""
     return user_read(*await users_admin.get_user(db, user_id))
@@ -73,7 +85,7 @@ async def create_user(
 
 
 @router.patch(
-    "/users/{user_id:int}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING}
+    "/users/{user_id:user_id}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING}
 )
 async def update_user(
     user_id: ResourceId,
@@ -91,7 +103,7 @@ async def update_user(
 
 
 @router.delete(
-    "/users/{user_id:int}",
+    "/users/{user_id:user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_ONE_USER, 409: {"description": "The last active admin"}},
 )

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sessionary.auth.dependencies import get_principal, login_attempt, require_session
 from sessionary.core.openapi import ANSWERS, api_routes, route_statuses
 from sessionary.roles.permissions import Permission
-from sessionary.testing import ApiKeyClientMaker, SettingsOverride
+from sessionary.testing import ApiKeyClientMaker, LoginAs, SettingsOverride
 from sessionary.testing.clients import SessionaryTestClient
 
 OPERATIONS = ("get", "post", "put", "patch", "delete")
@@ -256,3 +256,30 @@ def test_route_statuses_cover_a_guarded_route(sessionary_app: FastAPI) -> None:
     ]
 
     assert set(route_statuses(route)) == {400, 401, 403, 404, 412, 413, 431, 503}
+
+
+class TestDateTimesAreRFC3339:
+    @pytest.mark.parametrize(
+        "value",
+        ["0.5", "1767225600", "2026-01-01", "2026-01-01T00:00Z", "2026-01-01 00:00:00Z"],
+        ids=["fraction", "timestamp", "date-only", "no-seconds", "space"],
+    )
+    def test_a_query_value_that_is_no_date_time_is_422(
+        self, admin_client: SessionaryTestClient, value: str
+    ) -> None:
+        for name in ("since", "until"):
+            response = admin_client.get("/audit-events", params={name: value})
+            assert response.status_code == 422, (name, value)
+
+    @pytest.mark.parametrize(
+        "value", ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00.5+01:00", "2026-01-01t00:00:00z"]
+    )
+    def test_rfc_3339_is_accepted(self, admin_client: SessionaryTestClient, value: str) -> None:
+        assert admin_client.get("/audit-events", params={"until": value}).status_code == 200
+
+    @pytest.mark.parametrize("value", [4_102_444_800, "4102444800", "2100-01-01"])
+    def test_an_expiry_that_is_no_date_time_is_422(self, login_as: LoginAs, value: object) -> None:
+        response = login_as("member").post(
+            "/api-keys", json={"name": "k", "scopes": [], "expires_at": value}
+        )
+        assert response.status_code == 422
