@@ -67,6 +67,14 @@ async def redis_throttle(
 
 
 @pytest.fixture
+async def down(sessionary_app: FastAPI) -> AsyncIterator[LoginThrottle]:
+    """A throttle whose Redis is unreachable."""
+    throttle = make_throttle(sessionary_app, DOWN_URL)
+    yield throttle
+    await throttle.close()
+
+
+@pytest.fixture
 async def raw_redis() -> AsyncIterator[redis.asyncio.Redis]:
     client = redis.asyncio.Redis.from_url(REDIS_URL)
     yield client
@@ -358,14 +366,11 @@ class TestSlotsAreTakenBeforeTheCheck:
         assert counts == ThrottleCounts(client=5, account=0)
 
     async def test_releasing_while_redis_is_down_is_silent(
-        self, login_throttle: LoginThrottle, limits: Settings, sessionary_app: FastAPI
+        self, login_throttle: LoginThrottle, limits: Settings, down: LoginThrottle
     ) -> None:
         slots = await login_throttle.acquire(limits, account="alice", client=CLIENT, device_id=None)
-        down = make_throttle(sessionary_app, DOWN_URL)
-        try:
-            await down.release(slots)  # no exception: the slots just stay counted
-        finally:
-            await down.close()
+
+        await down.release(slots)  # no exception: the slots just stay counted
 
 
 @pytest.mark.anyio
@@ -393,13 +398,9 @@ class TestRepeats:
         assert await login_throttle.repeat(limits, "bucket") == 1
 
     async def test_storage_down_records_every_one(
-        self, sessionary_app: FastAPI, limits: Settings
+        self, down: LoginThrottle, limits: Settings
     ) -> None:
-        down = make_throttle(sessionary_app, DOWN_URL)
-        try:
-            assert [await down.repeat(limits, "bucket") for _ in range(2)] == [1, 1]
-        finally:
-            await down.close()
+        assert [await down.repeat(limits, "bucket") for _ in range(2)] == [1, 1]
 
 
 @pytest.mark.anyio
@@ -422,12 +423,6 @@ class TestRegistrationBucket:
 
 class TestRedisDown:
     """Fail closed, fast: 503 with Retry-After instead of unlimited guessing or a hang."""
-
-    @pytest.fixture
-    async def down(self, sessionary_app: FastAPI) -> AsyncIterator[LoginThrottle]:
-        throttle = make_throttle(sessionary_app, DOWN_URL)
-        yield throttle
-        await throttle.close()
 
     @pytest.mark.anyio
     @pytest.mark.parametrize("operation", ["acquire", "counts"])
