@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
+    # An app's Alembic migrations (a directory, package:dir or an alembic.ini), run with
+    # Sessionary's own by `sessionary db`; see sessionary.migrations.
+    migrations: str | None = None
     # Throttle counters live here when set (shared by every worker and instance).
     redis_url: str | None = None
     redis_key_prefix: str = "sessionary:"
@@ -101,9 +104,9 @@ class Settings(BaseSettings):
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "migrations", mode="before")
     @classmethod
-    def _empty_redis(cls, value: Any) -> Any:
+    def _empty_is_unset(cls, value: Any) -> Any:
         return value or None
 
     @field_validator("trusted_origins", "cors_origins")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from sessionary import migrations
+from sessionary import migrations as schema
 from sessionary.core.db import engine_for_url
 from sessionary.testing.queries import QueryLog
 from sessionary.testing.triggers import triggers_off
@@ -50,8 +50,16 @@ class TestDatabase:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, url: str, *, reuse: bool = False, keep: bool | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        reuse: bool = False,
+        keep: bool | None = None,
+        migrations: str | Path | None = None,
+    ) -> None:
         self.url = url
+        self.migrations = migrations  # an app's combined history; None: Sessionary's alone
         self.reuse = reuse  # start from an existing database if there is one
         self.keep = reuse if keep is None else keep  # leave it in place at the end
         self.backend = make_url(url).get_backend_name()
@@ -79,7 +87,8 @@ class TestDatabase:
                 asyncio.run(self._prepare_postgres())
             else:
                 self._prepare_sqlite()
-            migrations.upgrade(self.url)
+            # To every head: an app's branch and Sessionary's. A reused database moves up too.
+            schema.upgrade(self.url, "heads", migrations=self.migrations)
             self._seed = asyncio.run(self._read_seed())
             self._expected_counts = self._seed.counts()
             self._ready = True

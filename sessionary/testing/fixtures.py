@@ -71,7 +71,10 @@ def sessionary_database(
     state = pytestconfig.stash[RUN_STATE]
     # --create-db starts afresh; with --reuse-db the new database is still kept.
     database = TestDatabase(
-        state.database_url, reuse=state.reuse and not state.create, keep=state.reuse
+        state.database_url,
+        reuse=state.reuse and not state.create,
+        keep=state.reuse,
+        migrations=state.migrations,
     )
     yield database
     sessionary_portal.call(database.dispose_engine)

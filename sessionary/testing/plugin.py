@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sessionary.core.db import InvalidDatabaseURL
+from sessionary.migrations.source import MigrationsError, is_resource, locate
 from sessionary.testing import matrix
 from sessionary.testing.api_keys import api_key_client, api_key_factory, async_api_key_client
 from sessionary.testing.fixtures import (
@@ -137,6 +138,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="sessionary.main:app",
         help="module:attribute of the FastAPI app under test.",
     )
+    group.addoption(
+        "--sessionary-migrations",
+        default=None,
+        metavar="DIR|PKG:DIR|INI",
+        help="The app's Alembic migrations, run with Sessionary's own on the test database "
+        "(overrides the sessionary_migrations ini option).",
+    )
+    parser.addini(
+        "sessionary_migrations",
+        default=None,
+        help="The app's Alembic migrations (a directory relative to this file, package:dir, "
+        "or an alembic.ini), run with Sessionary's own on the test database.",
+    )
+
+
+def _migrations(config: pytest.Config) -> str | None:
+    """The option (relative to where pytest runs), else the ini value (relative to the
+    ini file); checked now, so that a wrong name is one usage error, not one per test."""
+    spec = config.getoption("sessionary_migrations")
+    base = config.invocation_params.dir
+    if not spec:
+        spec = config.getini("sessionary_migrations")
+        base = config.inipath.parent if config.inipath else config.rootpath
+    if not spec:
+        return None
+    spec = str(spec)
+    if not is_resource(spec):
+        spec = str(base / Path(spec).expanduser())
+    try:
+        locate(spec)
+    except MigrationsError as exc:
+        raise pytest.UsageError(f"sessionary.testing: {exc}") from None
+    return spec
 
 
 def _base_url(config: pytest.Config) -> str:
@@ -176,6 +210,7 @@ def pytest_configure(config: pytest.Config) -> None:
         create=config.getoption("create_db"),
         isolation=config.getoption("db_isolation"),
         postmortem=config.getoption("db_postmortem"),
+        migrations=_migrations(config),
     )
     config.stash[_saved_env] = {name: os.environ.get(name) for name in (_ENV, *_REDIS_ENV)}
     os.environ[_ENV] = url

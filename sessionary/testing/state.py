@@ -16,6 +16,7 @@ class RunState:
     create: bool
     isolation: str  # "savepoint" | "delete"
     postmortem: bool
+    migrations: str | None = None  # the app's Alembic migrations, run with Sessionary's
 
 
 RUN_STATE = pytest.StashKey[RunState]()

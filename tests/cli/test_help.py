@@ -44,6 +44,9 @@ HELP = [
             "upgrade": _first_line(db.upgrade),
             "downgrade": _first_line(db.downgrade),
             "current": _first_line(db.current),
+            "revision": _first_line(db.revision),
+            "check": _first_line(db.check),
+            "init": _first_line(db.init),
         },
         id="db",
     ),
@@ -79,6 +82,10 @@ class TestHelp:
                 ["users", "create"], ["--email", "--role", "--password-stdin"], id="create"
             ),
             pytest.param(["users", "set-password"], ["--password-stdin"], id="set-password"),
+            pytest.param(["db"], ["--migrations"], id="db"),
+            pytest.param(
+                ["db", "revision"], ["--message", "--autogenerate", "--branch-label"], id="revision"
+            ),
         ],
     )
     def test_command_help_lists_its_options(

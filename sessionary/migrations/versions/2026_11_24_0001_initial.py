@@ -16,7 +16,9 @@ from sessionary.migrations.helpers import add_permissions
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
+# Sessionary's history is the branch `sessionary`; an app's own depends on it. Labelled after
+# release: alembic_version stores revision ids only, so migrated databases are unaffected.
+branch_labels: str | Sequence[str] | None = ("sessionary",)
 depends_on: str | Sequence[str] | None = None
 
 
