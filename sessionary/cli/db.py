@@ -49,7 +49,7 @@ def _target(ctx: typer.Context) -> tuple[str, str | None]:
     return settings.database_url, spec
 
 
-def _run(work: Callable[[], T]) -> T:
+def _run(work: Callable[[], T], spec: str | None = None) -> T:
     """Alembic's and the database's errors as one line and exit 1."""
     try:
         return work()
@@ -59,6 +59,9 @@ def _run(work: Callable[[], T]) -> T:
         reason = str(exc).splitlines()[0]
         if reason == "Target database is not up to date.":
             reason += " Run `sessionary db upgrade` first."
+        elif reason.startswith("Can't locate revision") and spec is None:
+            # Most likely an app's revision, read without the app's migrations.
+            reason += "; are they the app's? Pass --migrations or set SESSIONARY_MIGRATIONS"
         fail(reason)
     except ImportError as exc:
         fail(f"the migrations' env.py failed to import: {exc}")
@@ -67,7 +70,7 @@ def _run(work: Callable[[], T]) -> T:
 
 
 def _state(url: str, spec: str | None) -> str:
-    return ", ".join(_run(lambda: migrations.current(url, migrations=spec)).splitlines())
+    return ", ".join(_run(lambda: migrations.current(url, migrations=spec), spec).splitlines())
 
 
 @app.command()
@@ -77,7 +80,7 @@ def upgrade(
 ) -> None:
     """Migrate the database up to REVISION (default: heads)."""
     url, spec = _target(ctx)
-    _run(lambda: migrations.upgrade(url, revision, migrations=spec))
+    _run(lambda: migrations.upgrade(url, revision, migrations=spec), spec)
     typer.echo(f"database at {_state(url, spec) or 'base'}")
 
 
@@ -88,7 +91,7 @@ def downgrade(
 ) -> None:
     """Migrate the database down to REVISION."""
     url, spec = _target(ctx)
-    _run(lambda: migrations.downgrade(url, revision, migrations=spec))
+    _run(lambda: migrations.downgrade(url, revision, migrations=spec), spec)
     typer.echo(f"database at {_state(url, spec) or 'base'}")
 
 
@@ -96,7 +99,8 @@ def downgrade(
 def current(ctx: typer.Context) -> None:
     """Print the database's current revision (one line per branch)."""
     url, spec = _target(ctx)
-    typer.echo(_run(lambda: migrations.current(url, migrations=spec)) or "base (not migrated)")
+    state = _run(lambda: migrations.current(url, migrations=spec), spec)
+    typer.echo(state or "base (not migrated)")
 
 
 @app.command()
@@ -126,7 +130,7 @@ def revision(
 def check(ctx: typer.Context) -> None:
     """Fail when the models and the migrations differ (a revision is missing)."""
     url, spec = _target(ctx)
-    _run(lambda: migrations.check(url, migrations=spec))
+    _run(lambda: migrations.check(url, migrations=spec), spec)
     typer.echo("models and migrations match")
 
 

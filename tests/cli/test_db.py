@@ -286,6 +286,22 @@ class TestAppMigrationMistakes:
 
         assert_one_line_error(result, "heads")
 
+    @pytest.mark.parametrize("command", [["current"], ["upgrade"]])
+    def test_a_database_with_app_revisions_read_without_them_is_one_line(
+        self,
+        runner: CliRunner,
+        empty_database: ScratchDatabase,
+        tmp_path: Path,
+        command: list[str],
+    ) -> None:
+        option = ["db", "--migrations", str(write_app_migrations(tmp_path))]
+        assert runner.invoke(app, [*option, "upgrade"]).exit_code == 0
+
+        result = runner.invoke(app, ["db", *command])
+
+        assert_one_line_error(result, APP_REVISION, "--migrations", "SESSIONARY_MIGRATIONS")
+        assert "projects" in empty_database.table_names()
+
     def test_init_into_a_used_directory_is_one_line(
         self, runner: CliRunner, tmp_path: Path
     ) -> None:
