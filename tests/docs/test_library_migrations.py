@@ -49,7 +49,7 @@ def database(sessionary_database: TestDatabase, tmp_path: Path) -> Iterator[Scra
         yield scratch
 
 
-class TestModelsAndMigrationsGuide:
+class TestModelsAndMigrations:
     def test_the_guide_shows_the_model_env_revision_and_ini(self) -> None:
         assert set(guide_files()) == {
             "myapp/models.py",
