@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from sessionary import __version__
+from sessionary.api_keys.credential import BearerKey
 from sessionary.api_keys.router import router as api_keys_router
 from sessionary.audit.router import router as audit_router
 from sessionary.auth.router import router as auth_router
@@ -27,6 +28,7 @@ from sessionary.errors import register_error_handlers
 from sessionary.health.router import router as health_router
 from sessionary.notes.router import router as notes_router
 from sessionary.roles.router import router as roles_router
+from sessionary.sessions.credential import CookieSession
 from sessionary.users.admin_router import router as users_admin_router
 from sessionary.users.router import router as users_router
 
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threads=settings.password_hash_threads,
     )
     app.state.throttle = LoginThrottle(settings)
+    # Asked in order; the first that claims a request decides (identity.credentials).
+    app.state.credentials = (BearerKey(), CookieSession())
     # Each add_middleware wraps the ones before it: the last added runs first. From the
     # outside in: security headers (so every refusal below carries them), size limits, CORS
     # (so a browser front-end can read a CSRF refusal), CSRF.

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Response, status
 from sessionary.api_keys import service as api_keys_service
 from sessionary.api_keys.models import ApiKey
 from sessionary.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
-from sessionary.audit.dependencies import RequestOrigin
-from sessionary.auth.dependencies import FreshPrincipal, require
-from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
 from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
+from sessionary.identity.dependencies import FreshPrincipal, require
+from sessionary.identity.origin import RequestOrigin
+from sessionary.identity.principal import Principal
 from sessionary.roles.permissions import Permission
 
 router = APIRouter(tags=["api keys"])

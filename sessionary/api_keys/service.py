@@ -1,4 +1,4 @@
-"""API keys: issue, list, revoke, and resolve a presented key to its principal.
+"""API keys: issue, list and revoke (presenting one: :mod:`sessionary.api_keys.credential`).
 
 A key is ``sk_`` + 256 random bits (URL-safe); only its SHA-256 is stored, with a short
 display prefix. A key acts with its scopes intersected with its owner's *current*
@@ -7,46 +7,33 @@ permissions, so taking a permission from the owner takes it from their keys at o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import structlog
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.api_keys.models import ApiKey
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth.principal import API_KEY_PRINCIPAL_QUERY, Principal, key_principal_from_rows
-from sessionary.core.activity import write_stamp
-from sessionary.core.db import Database
+from sessionary.audit.service import EventType
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import hash_token, new_token
 from sessionary.errors import NotFound, PermissionDenied
-
-log = structlog.get_logger(__name__)
+from sessionary.identity.origin import Origin
+from sessionary.identity.principal import Principal
 
 KEY_PREFIX = "sk_"
 # The prefix plus 8 characters of the secret: enough to tell keys apart in a listing,
 # leaving 35 characters (210 bits) unknown.
 DISPLAY_PREFIX_LENGTH = len(KEY_PREFIX) + 8
-_KEY_SHAPE = re.compile(r"^sk_[A-Za-z0-9_-]{43}$")
-# last_used_at is written at most this often per key, not on every request.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
     row: ApiKey
     key: str
-
-
-def is_well_formed_key(value: str) -> bool:
-    return bool(_KEY_SHAPE.fullmatch(value))
 
 
 async def create_key(
@@ -139,38 +126,3 @@ async def revoke_api_key(
         target_type="api_key",
         target_id=key_id,
     )
-
-
-async def resolve(database: Database, key: str) -> Principal | None:
-    """The principal behind a presented key, or None for anything unusable.
-
-    One query on the hot path; a second, short write only when ``last_used_at`` is
-    more than a minute old.
-    """
-    if not is_well_formed_key(key):
-        return None
-    found = key_principal_from_rows(
-        await database.fetch(API_KEY_PRINCIPAL_QUERY, {"key_hash": hash_token(key)})
-    )
-    now = clock.now()
-    if found is None or not found.is_usable(now):
-        return None
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
-        await _touch(database, found.principal, now)
-    return found.principal
-
-
-async def _touch(database: Database, principal: Principal, now: datetime) -> None:
-    """Record use. Best effort: a busy database must not fail a read request."""
-    try:
-        await write_stamp(
-            database,
-            ("api_key", principal.api_key_id),
-            update(ApiKey).where(ApiKey.id == principal.api_key_id).values(last_used_at=now),
-            now,
-            LAST_USED_RESOLUTION,
-        )
-    except DBAPIError as exc:
-        log.warning(
-            "last_used_not_recorded", api_key_id=principal.api_key_id, error=type(exc).__name__
-        )

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from sessionary.audit import service as audit_service
 from sessionary.audit.schemas import AuditEventPage, AuditEventRead
 from sessionary.audit.service import EventFilter, EventType
-from sessionary.auth.dependencies import require
 from sessionary.core.dependencies import DbSession
 from sessionary.core.inputs import Int32, Moment
 from sessionary.core.pagination import PageParams, page_of
+from sessionary.identity.dependencies import require
 from sessionary.roles.permissions import Permission
 
 router = APIRouter(tags=["audit"])

@@ -22,10 +22,9 @@ from sessionary import clock
 from sessionary.audit.models import AuditEvent
 from sessionary.core.db import Database
 from sessionary.core.pagination import PageRequest
+from sessionary.identity.origin import Origin
 
 log = structlog.get_logger(__name__)
-
-USER_AGENT_MAX = 512
 
 
 class EventType(StrEnum):
@@ -51,14 +50,6 @@ class EventType(StrEnum):
     API_KEY_REVOKED = "api_key.revoked"
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a request came from, as recorded with its events."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-
-
 def _event(
     type_: EventType,
     origin: Origin | None,
@@ -77,7 +68,7 @@ def _event(
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         ip=origin.ip,
-        user_agent=origin.user_agent[:USER_AGENT_MAX] if origin.user_agent else None,
+        user_agent=origin.stored_user_agent,
         created_at=clock.now(),
         detail=detail or {},
     )

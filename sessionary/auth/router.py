@@ -7,18 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from sessionary.audit import service as audit
-from sessionary.audit.dependencies import RequestOrigin
 from sessionary.audit.service import EventType
 from sessionary.auth import service as auth_service
-from sessionary.auth import sessions
-from sessionary.auth.cookies import clear_session_cookie, set_device_cookie, set_session_cookie
-from sessionary.auth.dependencies import (
-    DEVICE_COOKIE,
-    LoginAttempt,
-    SessionPrincipal,
-    ThrottleDep,
-    session_token,
-)
+from sessionary.auth.cookies import set_device_cookie
+from sessionary.auth.dependencies import DEVICE_COOKIE, LoginAttempt, ThrottleDep
 from sessionary.auth.schemas import (
     LoginRequest,
     LoginResponse,
@@ -31,6 +23,12 @@ from sessionary.core.inputs import ResourceId
 from sessionary.core.openapi import answers
 from sessionary.core.pagination import Page, PageParams, page_of
 from sessionary.errors import NotFound
+from sessionary.identity.dependencies import SessionPrincipal
+from sessionary.identity.origin import RequestOrigin
+from sessionary.sessions import expiry
+from sessionary.sessions import service as sessions
+from sessionary.sessions.cookies import clear_session_cookie, set_session_cookie
+from sessionary.sessions.credential import session_token
 from sessionary.users.schemas import UserRead, user_read
 
 router = APIRouter(tags=["auth"])
@@ -119,7 +117,7 @@ async def list_my_sessions(
             id=row.id,
             created_at=row.created_at,
             last_seen_at=row.last_seen_at,
-            expires_at=sessions.expires_at(row, settings),
+            expires_at=expiry.expires_at(row, settings),
             ip=row.ip,
             user_agent=row.user_agent,
             current=row.id == principal.session_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -20,18 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth import devices, sessions
+from sessionary.audit.repeats import record_repeated_event
+from sessionary.audit.service import EventType
+from sessionary.auth import devices
 from sessionary.auth.models import LoginDevice
-from sessionary.auth.principal import Principal
-from sessionary.auth.repeats import record_repeated_event
-from sessionary.auth.sessions import IssuedSession
 from sessionary.auth.throttle import LoginThrottle, Refused
 from sessionary.config import Settings
 from sessionary.core.db import Database
 from sessionary.core.hot_reads import HotQuery
 from sessionary.core.security import PasswordHasher, hash_token, is_well_formed_token, new_token
 from sessionary.errors import BadRequest, InvalidCredentials, SessionaryError
+from sessionary.identity.origin import Origin
+from sessionary.identity.principal import Principal
+from sessionary.sessions import expiry
+from sessionary.sessions import service as sessions
+from sessionary.sessions.service import IssuedSession
 from sessionary.users import service as users_service
 from sessionary.users.models import User
 from sessionary.users.usernames import username_key
@@ -298,9 +301,9 @@ async def change_password(
         target_type="user",
         target_id=principal.user_id,
     )
-    # The absolute deadline is unchanged (an operator may have lowered the timeout since).
-    lowered = principal.session_created_at + timedelta(seconds=settings.session_absolute_timeout)
-    return token, min(principal.absolute_expires_at, lowered)
+    return token, expiry.absolute_deadline(
+        settings, principal.session_created_at, principal.absolute_expires_at
+    )
 
 
 async def register(

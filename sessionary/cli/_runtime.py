@@ -13,11 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionary.audit.service import Origin
 from sessionary.config import Settings
 from sessionary.core.db import Database, InvalidDatabaseURL
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import SessionaryError
+from sessionary.identity.origin import Origin
 from sessionary.users.actors import Operator
 
 T = TypeVar("T")

@@ -8,8 +8,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.auth import devices
-from sessionary.auth import sessions as auth_sessions
 from sessionary.cli._runtime import CLI_ORIGIN, load_settings, run, run_as_operator, transaction
+from sessionary.sessions import service as sessions_service
 from sessionary.users import admin as users_admin
 from sessionary.users import service as users_service
 from sessionary.users.actors import Operator
@@ -25,7 +25,7 @@ def purge() -> None:
 
     async def work() -> tuple[int, int]:
         async with transaction(settings) as db:
-            purged = await auth_sessions.purge(db, settings)
+            purged = await sessions_service.purge(db, settings)
             return purged, await devices.purge_devices(db, settings)
 
     sessions_purged, devices_purged = run(work)

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from sessionary.auth.dependencies import require
-from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
 from sessionary.core.etag import IfMatchHeader
 from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
+from sessionary.identity.dependencies import require
+from sessionary.identity.principal import Principal
 from sessionary.notes import service as notes_service
 from sessionary.notes.models import Note
 from sessionary.notes.schemas import NoteCreate, NotePage, NoteRead, NoteUpdate

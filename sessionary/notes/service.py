@@ -19,10 +19,10 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
-from sessionary.auth.principal import Principal
 from sessionary.core.etag import IfMatch, make_etag
 from sessionary.core.pagination import PageRequest
 from sessionary.errors import NotFound, PreconditionFailed
+from sessionary.identity.principal import Principal
 from sessionary.notes.models import Note
 from sessionary.roles.permissions import Permission
 

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from sessionary.audit.dependencies import RequestOrigin
-from sessionary.auth.dependencies import require
-from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession
 from sessionary.core.inputs import Text
 from sessionary.core.pagination import PageParams, page_of
+from sessionary.identity.dependencies import require
+from sessionary.identity.origin import RequestOrigin
+from sessionary.identity.principal import Principal
 from sessionary.roles import service as roles_service
 from sessionary.roles.models import Role
 from sessionary.roles.permissions import Permission

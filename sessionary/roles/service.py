@@ -14,10 +14,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth.principal import Principal
+from sessionary.audit.service import EventType
 from sessionary.core.pagination import PageRequest
 from sessionary.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sessionary.identity.origin import Origin
+from sessionary.identity.principal import Principal
 from sessionary.roles.models import PermissionRecord, Role, RolePermission, UserRole
 from sessionary.roles.permissions import ADMIN
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from sessionary import clock
-from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
+from sessionary.sessions import service as sessions_service
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
@@ -114,7 +114,7 @@ async def open_test_session(
         authenticated_at -= timedelta(seconds=settings.reauth_window + 1)
     with database.queries.paused():
         async with database.session() as session:
-            issued = await auth_sessions.open_session(
+            issued = await sessions_service.open_session(
                 session,
                 settings,
                 user_id=user.id,

@@ -142,7 +142,7 @@ def _custom_role(context: MatrixContext) -> Any:
 
 
 def _latest_session_of(context: MatrixContext, user_id: int) -> Any:
-    from sessionary.auth.models import LoginSession
+    from sessionary.sessions.models import LoginSession
 
     return context.fixture("db").scalar(
         select(func.max(LoginSession.id)).where(LoginSession.user_id == user_id)

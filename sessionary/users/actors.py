@@ -12,7 +12,7 @@ import getpass
 from dataclasses import dataclass
 from typing import Any
 
-from sessionary.auth.principal import Principal
+from sessionary.identity.principal import Principal
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth import sessions as auth_sessions
+from sessionary.audit.service import EventType
 from sessionary.config import Settings
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import NotFound
+from sessionary.identity.origin import Origin
 from sessionary.roles.models import UserRole
 from sessionary.roles.permissions import ADMIN
+from sessionary.sessions import service as sessions_service
 from sessionary.users import rules
 from sessionary.users import service as users_service
 from sessionary.users.actors import Actor, audit_actor, audit_via
@@ -227,7 +228,7 @@ async def revoke_sessions_as(
     ``POST /auth/logout-all`` records). Returns how many."""
     user, _ = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
-    revoked = await auth_sessions.revoke_user_sessions(db, settings, user.id)
+    revoked = await sessions_service.revoke_user_sessions(db, settings, user.id)
     detail = {"sessions_revoked": revoked}
     await _record(db, EventType.LOGOUT_ALL, actor, origin, user, detail)
     return revoked

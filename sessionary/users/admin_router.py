@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from sessionary.audit.dependencies import RequestOrigin
-from sessionary.auth.dependencies import require
-from sessionary.auth.principal import Principal
 from sessionary.core.dependencies import DbSession, HasherDep, SettingsDep
 from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
+from sessionary.identity.dependencies import require
+from sessionary.identity.origin import RequestOrigin
+from sessionary.identity.principal import Principal
 from sessionary.roles.permissions import Permission
 from sessionary.users import admin as users_admin
 from sessionary.users.schemas import UserCreate, UserPage, UserRead, UserUpdate, user_read

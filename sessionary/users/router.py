@@ -6,17 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from sessionary.audit.dependencies import RequestOrigin
 from sessionary.auth import service as auth_service
-from sessionary.auth.cookies import set_session_cookie
-from sessionary.auth.dependencies import (
-    CurrentPrincipal,
-    FreshPrincipal,
-    LoginAttempt,
-    SessionPrincipal,
-    ThrottleDep,
-)
+from sessionary.auth.dependencies import LoginAttempt, ThrottleDep
 from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
+from sessionary.identity.dependencies import CurrentPrincipal, FreshPrincipal, SessionPrincipal
+from sessionary.identity.origin import RequestOrigin
+from sessionary.sessions.cookies import set_session_cookie
 from sessionary.users import service as users_service
 from sessionary.users.schemas import PasswordChange, ProtectedData, UserMe, UserMeUpdate
 

@@ -15,15 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
+from sessionary.audit.service import EventType
 from sessionary.auth import devices
-from sessionary.auth import sessions as auth_sessions
 from sessionary.config import Settings
 from sessionary.core.password_policy import policy_violation
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import Conflict, InvalidInput, NotFound
+from sessionary.identity.origin import Origin
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
+from sessionary.sessions import service as sessions_service
 from sessionary.users.models import User
 from sessionary.users.usernames import email_key, normalize_email, normalize_username, username_key
 
@@ -135,7 +136,7 @@ async def set_password(
     check_password_policy(password, username=user.username)
     await store_password(db, hasher, user.id, password)
     await devices.forget_devices(db, user.id)
-    return await auth_sessions.revoke_user_sessions(db, settings, user.id)
+    return await sessions_service.revoke_user_sessions(db, settings, user.id)
 
 
 async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origin) -> User:
@@ -163,7 +164,7 @@ async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
         update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
     )
     await devices.forget_devices(db, user.id)
-    return await auth_sessions.revoke_user_sessions(db, settings, user.id)
+    return await sessions_service.revoke_user_sessions(db, settings, user.id)
 
 
 DEMO_USERS = ({"username": "user123", "password": "secretpassword", "email": "user@example.com"},)

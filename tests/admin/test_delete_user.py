@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary import clock
 from sessionary.api_keys.models import ApiKey
 from sessionary.audit.models import AuditEvent
-from sessionary.auth.models import LoginSession
 from sessionary.core.security import hash_token
 from sessionary.notes.models import Note
 from sessionary.roles.models import UserRole
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import LoginAs, SessionaryTestClient, SyncDB
 from sessionary.users.models import User
 

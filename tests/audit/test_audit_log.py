@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import sessionary
 from sessionary.audit.models import AuditEvent
 from sessionary.audit.service import EventType
-from sessionary.auth.models import LoginSession
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     Clock,

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select, text, update
 
-from sessionary.auth.models import LoginSession
 from sessionary.core.security import PasswordHasher
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     Clock,

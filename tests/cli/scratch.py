@@ -17,11 +17,12 @@ from sqlalchemy.pool import NullPool
 
 from sessionary import migrations
 from sessionary.api_keys import service as api_keys_service
-from sessionary.auth import sessions as auth_sessions
-from sessionary.auth.principal import Principal
 from sessionary.config import Settings
 from sessionary.core.db import Database, engine_for_url
 from sessionary.core.security import PasswordHasher
+from sessionary.identity.principal import Principal
+from sessionary.sessions import credential
+from sessionary.sessions import service as sessions_service
 from sessionary.users import service as users_service
 
 # The defaults the CLI hashes with (OWASP's argon2id parameters).
@@ -133,7 +134,7 @@ class ScratchDatabase:
             database = Database(self.settings)
             try:
                 async with database.session() as session:
-                    issued = await auth_sessions.open_session(
+                    issued = await sessions_service.open_session(
                         session, self.settings, user_id=user_id, username=username
                     )
                     await session.commit()
@@ -149,7 +150,7 @@ class ScratchDatabase:
         async def lookup() -> Principal | None:
             database = Database(self.settings)
             try:
-                return await auth_sessions.resolve(database, self.settings, token)
+                return await credential.resolve(database, self.settings, token)
             finally:
                 await database.stop()
 

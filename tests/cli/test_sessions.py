@@ -14,9 +14,9 @@ from sqlalchemy.sql import Executable
 from typer.testing import CliRunner
 
 from sessionary.audit.models import AuditEvent
-from sessionary.auth.models import LoginSession
 from sessionary.cli import app
 from sessionary.core.db import engine_for_url
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import Clock
 
 from .checks import assert_one_line_error

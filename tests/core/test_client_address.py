@@ -12,10 +12,10 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.types import Scope
 
-from sessionary.auth.models import LoginSession
 from sessionary.config import Settings
 from sessionary.core.client import ClientAddress, client_bucket, resolve_client
 from sessionary.core.http import client_ip, client_scheme
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD, SettingsOverride, SyncDB, UserFactory
 
 PROXY = "10.0.0.1"

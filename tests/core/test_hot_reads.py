@@ -20,20 +20,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sessionary import clock, migrations
+from sessionary.api_keys.credential import API_KEY_PRINCIPAL_QUERY, key_principal_from_rows
 from sessionary.app import create_app
-from sessionary.auth.models import LoginSession
-from sessionary.auth.principal import (
-    API_KEY_PRINCIPAL_QUERY,
-    PRINCIPAL_QUERY,
-    key_principal_from_rows,
-    principal_from_rows,
-)
 from sessionary.config import Settings
 from sessionary.core import hot_reads
 from sessionary.core.db import Database
 from sessionary.core.security import hash_token
 from sessionary.errors import database_error
 from sessionary.roles.permissions import Permission
+from sessionary.sessions.credential import PRINCIPAL_QUERY, principal_from_rows
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.testing.database import TestDatabase
 from sessionary.users.models import User

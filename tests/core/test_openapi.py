@@ -9,8 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from sessionary.auth.dependencies import get_principal, login_attempt, require_session
+from sessionary.auth.dependencies import login_attempt
 from sessionary.core.openapi import ANSWERS, api_routes, route_statuses
+from sessionary.identity.dependencies import get_principal, require_session
 from sessionary.roles.permissions import Permission
 from sessionary.testing import ApiKeyClientMaker, LoginAs, SettingsOverride
 from sessionary.testing.clients import SessionaryTestClient

@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sessionary.auth.principal import PRINCIPAL_QUERY
 from sessionary.core.hot_reads import PostgresReader
 from sessionary.core.pg_connections import ConnectionSet, ConnectionSetClosed
+from sessionary.sessions.credential import PRINCIPAL_QUERY
 
 pytestmark = [pytest.mark.no_db, pytest.mark.anyio]
 

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import migrations
 from sessionary.app import create_app
-from sessionary.auth import sessions as auth_sessions
-from sessionary.auth.models import LoginSession
 from sessionary.config import Settings
 from sessionary.errors import Conflict
+from sessionary.sessions import service as sessions_service
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD, SyncDB, UserFactory
 from sessionary.testing.factories import cached_hash
 from sessionary.users import service as users_service
@@ -162,7 +162,7 @@ class TestHandlerFailureRollsBack:
     ) -> None:
         alice = user_factory(username="alice")
         flushed: list[int] = []
-        open_session = auth_sessions.open_session
+        open_session = sessions_service.open_session
 
         async def open_then_fail(session: AsyncSession, *args: Any, **kwargs: Any) -> Any:
             await open_session(session, *args, **kwargs)
@@ -170,7 +170,7 @@ class TestHandlerFailureRollsBack:
             flushed.append(int(await session.scalar(select(func.count(LoginSession.id))) or 0))
             raise Conflict("late failure")
 
-        monkeypatch.setattr(auth_sessions, "open_session", open_then_fail)
+        monkeypatch.setattr(sessions_service, "open_session", open_then_fail)
 
         response = login(client, alice)
 
@@ -188,13 +188,13 @@ class TestHandlerFailureRollsBack:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         alice = user_factory(username="alice")
-        open_session = auth_sessions.open_session
+        open_session = sessions_service.open_session
 
         async def open_then_crash(session: AsyncSession, *args: Any, **kwargs: Any) -> Any:
             await open_session(session, *args, **kwargs)
             raise RuntimeError("handler bug")
 
-        monkeypatch.setattr(auth_sessions, "open_session", open_then_crash)
+        monkeypatch.setattr(sessions_service, "open_session", open_then_crash)
 
         with pytest.raises(RuntimeError, match="handler bug"):
             login(client, alice)

@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 
 import builder_app
 from sessionary import clock as app_clock
-from sessionary.auth.models import LoginSession
+from sessionary.sessions.models import LoginSession
 from sessionary.roles.permissions import Permission
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.users.models import User

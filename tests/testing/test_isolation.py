@@ -8,7 +8,7 @@ from .harness import RECORD_DATABASE, WORKERS, InnerRun
 
 # Shared by the inner modules: what the checks count, and a login through the real route.
 HELPERS = """
-from sessionary.auth.models import LoginSession
+from sessionary.sessions.models import LoginSession
 from sessionary.roles.models import UserRole
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.users.models import User

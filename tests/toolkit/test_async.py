@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionary.auth.models import LoginSession
+from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD, QueryCounter, UserFactory
 from sessionary.users.models import User
 

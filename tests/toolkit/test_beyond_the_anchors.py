@@ -155,7 +155,7 @@ class TestDeleteMode:
         import pytest
         from sessionary.testing import DEFAULT_PASSWORD
         from sqlalchemy import select, func
-        from sessionary.auth.models import LoginSession
+        from sessionary.sessions.models import LoginSession
         from sessionary.roles.models import Role
         from sessionary.users.models import User
 

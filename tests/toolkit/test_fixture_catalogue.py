@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sessionary.auth.models import LoginSession
+from sessionary.sessions.models import LoginSession
 from sessionary.roles.models import RolePermission
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.users.models import User

@@ -1,37 +1,25 @@
-"""Cookie sessions: open, resolve, list, rotate and revoke (no passwords here)."""
+"""Cookie sessions: open, list, rotate, revoke and purge (presenting one:
+:mod:`sessionary.sessions.credential`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import quote
 
-import structlog
-from sqlalchemy import ColumnElement, delete, or_, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth.models import LoginSession
-from sessionary.auth.principal import PRINCIPAL_QUERY, Principal, deadline, principal_from_rows
-from sessionary.auth.repeats import record_repeated_event
-from sessionary.auth.throttle import LoginThrottle
+from sessionary.audit.service import EventType
 from sessionary.config import Settings
-from sessionary.core.activity import write_stamp
-from sessionary.core.db import Database
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import hash_token, is_well_formed_token, new_token
 from sessionary.errors import NotFound
-
-log = structlog.get_logger(__name__)
-
-# last_seen_at is written at most this often per session, not on every request.
-LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-USER_AGENT_MAX = 512
+from sessionary.identity.origin import Origin
+from sessionary.identity.principal import Principal
+from sessionary.sessions import expiry
+from sessionary.sessions.models import LoginSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,21 +56,11 @@ async def open_session(
         absolute_expires_at=now + timedelta(seconds=settings.session_absolute_timeout),
         authenticated_at=authenticated_at or now,
         ip=origin.ip,
-        user_agent=origin.user_agent[:USER_AGENT_MAX] if origin.user_agent else None,
+        user_agent=origin.stored_user_agent,
     )
     db.add(record)
     await db.flush()
     return IssuedSession(token, record.id, user_id, username, record.absolute_expires_at)
-
-
-def _live(settings: Settings, now: datetime) -> list[ColumnElement[bool]]:
-    """SQL conditions for a session that still works at ``now``."""
-    return [
-        LoginSession.revoked_at.is_(None),
-        LoginSession.absolute_expires_at > now,
-        LoginSession.created_at > now - timedelta(seconds=settings.session_absolute_timeout),
-        LoginSession.last_seen_at > now - timedelta(seconds=settings.session_idle_timeout),
-    ]
 
 
 async def _enforce_cap(
@@ -90,7 +68,7 @@ async def _enforce_cap(
 ) -> None:
     live = (
         select(LoginSession.id)
-        .where(LoginSession.user_id == user_id, *_live(settings, now))
+        .where(LoginSession.user_id == user_id, *expiry.live(settings, now))
         .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())
     )
     # Keep the newest cap - 1, so the one about to open makes cap.
@@ -112,85 +90,6 @@ async def _enforce_cap(
         )
 
 
-async def resolve(
-    database: Database,
-    settings: Settings,
-    token: str | None,
-    origin_of: Callable[[], Origin] | None = None,
-    throttle: LoginThrottle | None = None,
-) -> Principal | None:
-    """The principal behind a session token, or None for anything unusable.
-
-    One query on the hot path; a second, short write only when ``last_seen_at``
-    is more than a minute old, or when a revoked token comes back (the theft signal:
-    recorded once per window per session and client when ``throttle`` can count the
-    repeats, see :mod:`sessionary.auth.repeats`). ``origin_of`` is called only then:
-    working out the client's address is not free.
-    """
-    if not token or not is_well_formed_token(token):
-        return None
-    principal = principal_from_rows(
-        await database.fetch(PRINCIPAL_QUERY, {"token_hash": hash_token(token)})
-    )
-    if principal is None:
-        return None
-    now = clock.now()
-    if principal.revoked_at is not None:
-        # Someone still holds a token the user (or an admin) revoked: it may be stolen.
-        await _record_replay(database, settings, principal, origin_of, throttle)
-        return None
-    if not principal.is_usable(settings, now):
-        return None
-    if now - principal.last_seen_at >= LAST_SEEN_RESOLUTION:
-        await _touch(database, principal.session_id, now)
-    return principal
-
-
-async def _record_replay(
-    database: Database,
-    settings: Settings,
-    principal: Principal,
-    origin_of: Callable[[], Origin] | None,
-    throttle: LoginThrottle | None,
-) -> None:
-    origin = origin_of() if origin_of else None
-    about: dict[str, Any] = {
-        "actor_user_id": principal.user_id,
-        "target_type": "session",
-        "target_id": principal.session_id,
-    }
-    event = EventType.SESSION_REVOKED_TOKEN_PRESENTED
-    if throttle is None:
-        await audit.record_event_now(database, event, origin, **about)
-        return
-    client = quote((origin.ip if origin else None) or "unknown", safe="")
-    bucket = f"{principal.session_id}/{client}"
-    await record_repeated_event(database, throttle, settings, event, origin, bucket=bucket, **about)
-
-
-async def _touch(database: Database, session_id: int, now: datetime) -> None:
-    """Record activity. Best effort: a busy database must not fail a read request."""
-    try:
-        await write_stamp(
-            database,
-            ("session", session_id),
-            update(LoginSession).where(LoginSession.id == session_id).values(last_seen_at=now),
-            now,
-            LAST_SEEN_RESOLUTION,
-        )
-    except DBAPIError as exc:
-        log.warning("last_seen_not_recorded", session_id=session_id, error=type(exc).__name__)
-
-
-def expires_at(session: LoginSession, settings: Settings) -> datetime:
-    return deadline(
-        settings,
-        created_at=session.created_at,
-        last_seen_at=session.last_seen_at,
-        absolute_expires_at=session.absolute_expires_at,
-    )
-
-
 async def list_sessions(
     db: AsyncSession, settings: Settings, user_id: int, page: PageRequest
 ) -> list[LoginSession]:
@@ -198,7 +97,7 @@ async def list_sessions(
     return list(
         await db.scalars(
             select(LoginSession)
-            .where(LoginSession.user_id == user_id, *_live(settings, clock.now()))
+            .where(LoginSession.user_id == user_id, *expiry.live(settings, clock.now()))
             .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())
             .limit(page.limit + 1)
             .offset(page.offset)
@@ -215,7 +114,7 @@ async def revoke_session(
         .where(
             LoginSession.id == session_id,
             LoginSession.user_id == principal.user_id,
-            *_live(settings, clock.now()),
+            *expiry.live(settings, clock.now()),
         )
         .values(revoked_at=clock.now())
     )
@@ -261,7 +160,7 @@ async def revoke_user_sessions(
     Expired sessions are left alone: a revoked mark would turn a stale browser tab
     into a false theft signal.
     """
-    conditions = [LoginSession.user_id == user_id, *_live(settings, clock.now())]
+    conditions = [LoginSession.user_id == user_id, *expiry.live(settings, clock.now())]
     if except_session_id is not None:
         conditions.append(LoginSession.id != except_session_id)
     result = await db.execute(
@@ -292,19 +191,5 @@ async def mark_reauthenticated(db: AsyncSession, session_id: int) -> None:
 async def purge(db: AsyncSession, settings: Settings) -> int:
     """Delete sessions past their absolute deadline (revoked ones are kept until then, for
     the theft signal) and unrevoked ones that idled out; returns how many."""
-    now = clock.now()
-    result = await db.execute(
-        delete(LoginSession).where(
-            or_(
-                LoginSession.absolute_expires_at <= now,
-                LoginSession.created_at
-                <= now - timedelta(seconds=settings.session_absolute_timeout),
-                (LoginSession.revoked_at.is_(None))
-                & (
-                    LoginSession.last_seen_at
-                    <= now - timedelta(seconds=settings.session_idle_timeout)
-                ),
-            )
-        )
-    )
+    result = await db.execute(delete(LoginSession).where(expiry.purgeable(settings, clock.now())))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -10,18 +10,27 @@ Redis); when that storage is down every occurrence is recorded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sessionary.audit import service as audit
-from sessionary.audit.service import EventType, Origin
-from sessionary.auth.throttle import LoginThrottle
+from sessionary.audit.service import EventType
 from sessionary.config import Settings
 from sessionary.core.db import Database
+from sessionary.identity.origin import Origin
+
+
+class RepeatCounter(Protocol):
+    """Counts occurrences per key and window (the login throttle's storage is one)."""
+
+    async def repeat(self, settings: Settings, bucket: str) -> int | None:
+        """The count a new row stands for (this occurrence plus those folded since the
+        last row) when it opens a window for ``bucket``; None when it is folded."""
+        ...
 
 
 async def record_repeated_event(
     database: Database,
-    throttle: LoginThrottle,
+    counter: RepeatCounter,
     settings: Settings,
     type_: EventType,
     origin: Origin | None,
@@ -31,7 +40,7 @@ async def record_repeated_event(
     **fields: Any,
 ) -> None:
     """Commit ``type_`` at once if it opens a window for ``bucket``, else only count it."""
-    count = await throttle.repeat(settings, f"{type_.value}/{bucket}")
+    count = await counter.repeat(settings, f"{type_.value}/{bucket}")
     if count is not None:
         detail = {**(detail or {}), "count": count}
         await audit.record_event_now(database, type_, origin, detail=detail, **fields)
