@@ -26,6 +26,7 @@ from sessionary.core.request_limits import RequestLimitsMiddleware
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import register_error_handlers
 from sessionary.health.router import router as health_router
+from sessionary.identity.permissions import check_routes
 from sessionary.notes.router import router as notes_router
 from sessionary.roles.router import router as roles_router
 from sessionary.sessions.credential import CookieSession
@@ -36,6 +37,8 @@ from sessionary.users.router import router as users_router
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The pool lives on the lifespan's loop; requests outside it get their own connection.
+    # A route guarded by a permission nobody declared fails here, not on its first request.
+    check_routes(app.routes)
     database: Database = app.state.database
     await database.start()
     try:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sessionary import clock
 from sessionary.core.inputs import Moment, RequestBody
 from sessionary.core.pagination import Page
-from sessionary.roles.permissions import Permission
+from sessionary.identity.permissions import LIST_MAX, DeclaredPermission
 
 
 class ApiKeyCreate(RequestBody):
@@ -19,7 +19,7 @@ class ApiKeyCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Permission] = Field(max_length=len(Permission) * 2)
+    scopes: list[DeclaredPermission] = Field(max_length=LIST_MAX)
     expires_at: Moment | None = None
 
     @field_validator("expires_at")

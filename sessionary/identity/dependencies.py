@@ -15,6 +15,7 @@ from sessionary.core.dependencies import DATABASE_DOWN, get_settings
 from sessionary.core.openapi import answers
 from sessionary.errors import NotAuthenticated, PermissionDenied
 from sessionary.identity.credentials import authenticate
+from sessionary.identity.permissions import GUARDS
 from sessionary.identity.principal import SESSION_REQUIRED, Principal
 
 
@@ -45,15 +46,21 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through principals holding ``permission`` (else 403)."""
+    """A dependency that lets through principals holding ``permission`` (else 403).
+
+    ``permission`` is a member of a :class:`~sessionary.identity.permissions.PermissionSet`
+    or its string; the app's startup fails if nobody declared it.
+    """
+    name = str(permission)
 
     async def guard(principal: CurrentPrincipal) -> Principal:
-        if permission not in principal.permissions:
+        if name not in principal.permissions:
             raise PermissionDenied
         return principal
 
-    guard.__name__ = f"require_{permission.replace(':', '_')}"
-    return answers({403: f"Missing the {permission} permission"})(guard)
+    guard.__name__ = f"require_{name.replace(':', '_')}"
+    setattr(guard, GUARDS, name)
+    return answers({403: f"Missing the {name} permission"})(guard)
 
 
 @answers({403: "Reauthentication required: a cookie session that entered its password lately"})

@@ -49,8 +49,11 @@ Spec = str | Path | None
 
 
 def upgrade(url: str, revision: str = "heads", *, migrations: Spec = None) -> None:
-    """Migrate up to ``revision`` (default: every branch's head)."""
-    command.upgrade(alembic_config(url, migrations=migrations), revision)
+    """Migrate up to ``revision`` (default: every branch's head). At the heads, also write
+    the declared permissions and roles into the catalogue (:mod:`sessionary.roles.catalogue`)."""
+    config = alembic_config(url, migrations=migrations)
+    config.attributes["sync_catalogue"] = revision in ("head", "heads")
+    command.upgrade(config, revision)
 
 
 def downgrade(url: str, revision: str, *, migrations: Spec = None) -> None:

@@ -89,3 +89,8 @@ def _run(connection: Connection, metadata: MetaData | list[MetaData]) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"))
         context.run_migrations()
+        if context.config.attributes.get("sync_catalogue"):
+            # Declared permissions and roles, whichever module declared them (idempotent).
+            from sessionary.roles.catalogue import sync_catalogue
+
+            sync_catalogue(connection)

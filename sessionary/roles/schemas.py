@@ -6,10 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
-from sessionary.roles.permissions import Permission
-
-# The catalogue is small; this only bounds the body.
-MAX_PERMISSIONS = 256
+from sessionary.identity.permissions import LIST_MAX, DeclaredPermission
 
 
 class RoleRead(BaseModel):
@@ -22,13 +19,13 @@ class RoleCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
-    permissions: list[Permission] = Field(max_length=MAX_PERMISSIONS)
+    permissions: list[DeclaredPermission] = Field(max_length=LIST_MAX)
 
 
 class RoleUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    permissions: list[Permission] = Field(max_length=MAX_PERMISSIONS)
+    permissions: list[DeclaredPermission] = Field(max_length=LIST_MAX)
 
 
 RolePage = Page[RoleRead]
