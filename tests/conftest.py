@@ -11,7 +11,8 @@ from sqlalchemy.engine import make_url
 
 from sessionary.testing.database import TestDatabase
 
-pytest_plugins = ["pytester"]
+# tests.people: the users, admins and user manager of the administration tests.
+pytest_plugins = ["pytester", "tests.people"]
 
 
 @pytest.fixture

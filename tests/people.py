@@ -1,13 +1,38 @@
-"""Fixtures of the administration tests: a member, admins, a user manager below admin."""
+"""The cast of the administration tests (users, roles, audit): a member, admins, and a user
+manager below admin, with the constants and helpers they share. Its fixtures are loaded
+by ``tests/conftest.py``."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 
 from sessionary.roles.models import Role
 from sessionary.testing import LoginAs, RoleFactory, SessionaryTestClient, UserFactory
 from sessionary.users.models import User
-from tests.admin.helpers import USER_MANAGER_PERMISSIONS, MakeAdmin
+
+# Everything a member holds, plus user management and role assignment, but not audit:read:
+# so it may assign `member` yet never `admin`.
+USER_MANAGER_PERMISSIONS = [
+    "api_keys:write",
+    "notes:read",
+    "notes:write",
+    "roles:assign",
+    "users:delete",
+    "users:read",
+    "users:write",
+]
+NEW_USER_BODY = {"username": "Carol", "email": "carol@example.com", "password": "plum-harbour-42"}
+
+MakeAdmin = Callable[[], User]
+
+
+def user_id_of(client: SessionaryTestClient) -> int:
+    response = client.get("/users/me")
+    assert response.status_code == 200
+    user_id: int = response.json()["user_id"]
+    return user_id
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sessionary.testing import Clock, RoleFactory, SessionaryTestClient
 from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
-from tests.admin.helpers import NEW_USER_BODY, user_id_of
+from tests.people import NEW_USER_BODY, user_id_of
 
 EVENT_FIELDS = {
     "id",

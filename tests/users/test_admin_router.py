@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sessionary.roles.models import UserRole
 from sessionary.testing import DEFAULT_PASSWORD, LoginAs, SessionaryTestClient, SyncDB, UserFactory
 from sessionary.users.models import User
-from tests.admin.helpers import NEW_USER_BODY
+from tests.people import NEW_USER_BODY
 
 USER_FIELDS = {"user_id", "username", "email", "roles", "is_active", "created_at"}
 NEW_USER = NEW_USER_BODY

@@ -14,7 +14,7 @@ from sessionary.testing import (
 )
 from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
-from tests.admin.helpers import NEW_USER_BODY, MakeAdmin, user_id_of
+from tests.people import NEW_USER_BODY, MakeAdmin, user_id_of
 
 MEMBER_PERMISSIONS = sorted(str(p) for p in BUILTIN_ROLES[MEMBER])
 
