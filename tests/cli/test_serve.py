@@ -29,7 +29,8 @@ pytestmark = pytest.mark.no_db
 
 CREDENTIALS = {"username": "user123", "password": "secretpassword"}
 COOKIE = "session_cookie"
-STARTUP_SECONDS = 15.0
+# Generous: on a loaded machine uvicorn may replace a worker that missed its 5 s health check.
+STARTUP_SECONDS = 60.0
 SERVE = (str(ENTRY_POINT), "serve")
 
 
