@@ -1,93 +1,19 @@
-"""Who may call what: every route of the app is in this matrix or listed as public.
+"""Who may call what: Sessionary's matrix, shipped in the package, run against its own app.
 
-The toolkit expands the matrix into one test per (row, principal) and, on an
-unnarrowed run, adds a test that fails for any route nobody accounted for.
-Principals: anonymous, the built-in roles, a custom role, and an API key whose
-scopes (users:read, notes:read) its owner holds.
+The toolkit expands the matrix into one test per (row, principal). Route coverage
+leaves Sessionary's own routes to this matrix, so the test below checks that it
+names every route ``create_app()`` serves.
 """
 
-from sessionary.testing import ANON, DEFAULT_PASSWORD, ApiKey, AuthzMatrix, Role, Row
+import pytest
+from fastapi import FastAPI
 
-NEW_PASSWORD = "a-brand-new-passphrase"
-NOTE = {"title": "t", "body": ""}
+from sessionary.testing.builtin_matrix import sessionary_matrix
+from sessionary.testing.coverage import uncovered_routes
 
-test_access = AuthzMatrix(
-    principals=[
-        ANON,
-        "member",
-        "admin",
-        Role("auditor", ["audit:read"]),
-        ApiKey("users:read", "notes:read"),
-    ],
-    rows=[
-        # -- me ----------------------------------------------------------------------------
-        ("GET", "/users/me", 401, 200, 200, 200, 200),
-        ("GET", "/protected_data/", 401, 200, 200, 200, 200),
-        Row("PATCH", "/users/me", 401, 200, 200, 200, 403, json={"email": "new@example.com"}),
-        Row(
-            "POST",
-            "/users/me/password",
-            *(401, 204, 204, 204, 403),
-            json={"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
-        ),
-        # -- my sessions ---------------------------------------------------------------------
-        ("POST", "/auth/logout", 204, 204, 204, 204, 204),
-        ("POST", "/auth/logout-all", 401, 204, 204, 204, 403),
-        ("GET", "/auth/sessions", 401, 200, 200, 200, 403),
-        ("DELETE", "/auth/sessions/{own_session}", 401, 204, 204, 204, 403),
-        ("DELETE", "/auth/sessions/{other_session}", 401, 404, 404, 404, 403),
-        Row("POST", "/auth/reauth", 401, 204, 204, 204, 403, json={"password": DEFAULT_PASSWORD}),
-        # -- administration ------------------------------------------------------------------
-        ("GET", "/users", 401, 403, 200, 403, 200),
-        ("GET", "/users/{other_user}", 401, 403, 200, 403, 200),
-        Row(
-            "POST",
-            "/users",
-            *(401, 403, 201, 403, 403),
-            json={"username": "newbie", "email": "newbie@example.com", "password": NEW_PASSWORD},
-        ),
-        Row(
-            "PATCH",
-            "/users/{other_user}",
-            *(401, 403, 200, 403, 403),
-            json={"email": "moved@example.com"},
-        ),
-        ("DELETE", "/users/{other_user}", 401, 403, 204, 403, 403),
-        ("GET", "/roles", 401, 403, 200, 403, 403),
-        Row("POST", "/roles", 401, 403, 201, 403, 403, json={"name": "newrole", "permissions": []}),
-        Row(
-            "PATCH",
-            "/roles/{custom_role}",
-            *(401, 403, 200, 403, 403),
-            json={"permissions": ["notes:read"]},
-        ),
-        ("DELETE", "/roles/{custom_role}", 401, 403, 204, 403, 403),
-        ("GET", "/audit-events", 401, 403, 200, 200, 403),
-        # -- notes: another user's note is 404 unless the principal may see everyone's ----------
-        ("GET", "/notes", 401, 200, 200, 403, 200),
-        Row("POST", "/notes", 401, 201, 201, 403, 403, json=NOTE),
-        ("GET", "/notes/{own_note}", 401, 200, 200, 403, 200),
-        ("GET", "/notes/{other_note}", 401, 404, 200, 403, 404),
-        Row("PATCH", "/notes/{own_note}", 401, 200, 200, 403, 403, json={"title": "new"}),
-        Row("PATCH", "/notes/{other_note}", 401, 404, 200, 403, 403, json={"title": "new"}),
-        ("DELETE", "/notes/{own_note}", 401, 204, 204, 403, 403),
-        ("DELETE", "/notes/{other_note}", 401, 404, 204, 403, 403),
-        # -- API keys ------------------------------------------------------------------------
-        ("GET", "/api-keys", 401, 200, 200, 403, 403),
-        Row(
-            "POST",
-            "/api-keys",
-            *(401, 201, 201, 403, 403),
-            json={"name": "ci", "scopes": ["notes:read"]},
-        ),
-        ("DELETE", "/api-keys/{own_api_key}", 401, 204, 204, 403, 403),
-        ("DELETE", "/api-keys/{other_api_key}", 401, 404, 404, 403, 403),
-    ],
-    public=[
-        ("POST", "/auth/login"),
-        ("POST", "/login/"),
-        ("POST", "/auth/register"),
-        ("GET", "/health/live"),
-        ("GET", "/health/ready"),
-    ],
-)
+test_access = sessionary_matrix()
+
+
+@pytest.mark.no_db
+def test_the_shipped_matrix_names_every_route_of_the_app(sessionary_app: FastAPI) -> None:
+    assert uncovered_routes(sessionary_app, test_access.covered(), include_sessionary=True) == []

@@ -19,9 +19,7 @@ from sessionary.api_keys import service as api_keys_service
 from sessionary.api_keys.models import ApiKey
 from sessionary.testing import sentinel
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
-from sessionary.testing.factories import Factory, RoleFactory, UserFactory
-from sessionary.testing.isolation import TestProvider
-from sessionary.testing.loops import TestLoop
+from sessionary.testing.factories import Factory, FactoryContext, RoleFactory, UserFactory
 from sessionary.testing.matrix import CLIENTS, MatrixContext, matrix_object
 from sessionary.testing.matrix import ApiKey as ApiKeyPrincipal
 from sessionary.users.models import User
@@ -45,18 +43,14 @@ class IssuedApiKey:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-class ApiKeyFactory(Factory):
+class ApiKeyFactory(Factory[IssuedApiKey]):
     """API keys: ``api_key_factory(owner=…, scopes=[…], expires_at=None, name=…)``; without an
     owner, a fresh user whose custom role grants exactly ``scopes``."""
 
     def __init__(
-        self,
-        database: TestProvider,
-        loop: TestLoop,
-        user_factory: UserFactory,
-        role_factory: RoleFactory,
+        self, context: FactoryContext, user_factory: UserFactory, role_factory: RoleFactory
     ) -> None:
-        super().__init__(database, loop)
+        super().__init__(context)
         self._users = user_factory
         self._roles = role_factory
 
@@ -76,13 +70,11 @@ class ApiKeyFactory(Factory):
     ) -> IssuedApiKey:
         scopes = list(scopes)
         owner = owner or await self.owner_for(scopes)
-        name = name or f"key{self._next()}"
-        with self._database.queries.paused():
-            async with self._database.session() as session:
-                issued = await api_keys_service.create_key(
-                    session, owner_id=owner.id, name=name, scopes=scopes, expires_at=expires_at
-                )
-                await session.commit()
+        name = name or f"key{self.next_number()}"
+        async with self.transaction() as session:
+            issued = await api_keys_service.create_key(
+                session, owner_id=owner.id, name=name, scopes=scopes, expires_at=expires_at
+            )
         if watcher := sentinel.active():
             watcher.add(issued.key, "API key")
         return IssuedApiKey(issued.row, issued.key, owner)
@@ -126,22 +118,12 @@ class AsyncApiKeyClientMaker(Protocol):
     ) -> AsyncApiKeyClient: ...
 
 
-def _provider(app: FastAPI) -> TestProvider:
-    database = app.state.database
-    if not isinstance(database, TestProvider):
-        raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
-    return database
-
-
 @pytest.fixture
 def api_key_factory(
-    sessionary_app: FastAPI,
-    sessionary_loop: TestLoop,
-    user_factory: UserFactory,
-    role_factory: RoleFactory,
+    factory_context: FactoryContext, user_factory: UserFactory, role_factory: RoleFactory
 ) -> ApiKeyFactory:
     """Make API keys: ``api_key_factory(owner=…, scopes=[…], expires_at=…)``; ``.key``."""
-    return ApiKeyFactory(_provider(sessionary_app), sessionary_loop, user_factory, role_factory)
+    return ApiKeyFactory(factory_context, user_factory, role_factory)
 
 
 @pytest.fixture

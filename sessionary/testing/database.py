@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,38 @@ class _Seed:
         return {name: len(rows) for name, rows in self.rows.items()}
 
 
-class ForeignDatabase(Exception):
+class TestDatabaseUnusable(Exception):
+    """This run cannot use its test database: unnamed, unreachable, or not one of ours.
+    The message is one line, fit for a usage error."""
+
+    __test__ = False
+
+
+class ForeignDatabase(TestDatabaseUnusable):
     """A database of the test name exists but the toolkit did not create it."""
+
+
+def foreign(name: str, advice: str) -> ForeignDatabase:
+    return ForeignDatabase(
+        f"database {name} exists and was not created by sessionary.testing; {advice}"
+    )
+
+
+CONNECT_TIMEOUT = 10  # seconds: a server that does not answer fails the run, not each test
+
+
+def unreachable(url: str, exc: BaseException) -> TestDatabaseUnusable:
+    """The server of ``url`` refused or did not answer: say which, in the driver's words."""
+    server = make_url(url)
+    original = getattr(exc, "orig", None) or exc
+    if isinstance(original, TimeoutError):
+        reason = f"no answer within {CONNECT_TIMEOUT} s"
+    else:  # one line, without SQLAlchemy's wrapper and links
+        reason = " ".join(str(original).split()) or type(original).__name__
+    return TestDatabaseUnusable(
+        f"cannot reach the test database server {server.host or 'localhost'}:"
+        f"{server.port or 5432} as {server.username or 'the default user'}: {reason}"
+    )
 
 
 class TestDatabase:
@@ -71,6 +102,7 @@ class TestDatabase:
         self._expected_counts: dict[str, int] = {}
         self.queries = QueryLog()
         self.audit_written = False
+        self._unusable: TestDatabaseUnusable | None = None  # tried once, never again
 
     @property
     def is_ready(self) -> bool:
@@ -83,10 +115,16 @@ class TestDatabase:
         with self._lock:
             if self._ready:
                 return
-            if self.backend == "postgresql":
-                asyncio.run(self._prepare_postgres())
-            else:
-                self._prepare_sqlite()
+            if self._unusable is not None:
+                raise type(self._unusable)(*self._unusable.args)
+            try:
+                if self.backend == "postgresql":
+                    asyncio.run(self._prepare_postgres())
+                else:
+                    self._prepare_sqlite()
+            except TestDatabaseUnusable as exc:
+                self._unusable = exc
+                raise
             # To every head: an app's branch and Sessionary's. A reused database moves up too.
             schema.upgrade(self.url, "heads", migrations=self.migrations)
             self._seed = asyncio.run(self._read_seed())
@@ -100,11 +138,8 @@ class TestDatabase:
         path = self._sqlite_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > 0:
-            if _sqlite_marker(path) != SQLITE_MARKER:
-                raise ForeignDatabase(
-                    f"database {str(path)!r} exists and was not created by sessionary.testing; "
-                    "move it or choose another test database path"
-                )
+            if sqlite_marker(path) != SQLITE_MARKER:
+                raise foreign(repr(str(path)), "move it or choose another test database path")
             if self.reuse:
                 self.created = True
                 return
@@ -116,26 +151,19 @@ class TestDatabase:
 
     async def _prepare_postgres(self) -> None:
         name = make_url(self.url).database
-        admin = _maintenance_engine(self.url)
-        try:
-            async with admin.connect() as conn:
-                row = (await conn.execute(_DESCRIBE, {"name": name})).first()
-                exists, comment = row is not None, row[0] if row else None
-                if exists and comment != MARKER:
-                    raise ForeignDatabase(
-                        f"database {name!r} exists and was not created by sessionary.testing; "
-                        "drop it or choose another test database name"
-                    )
-                if exists and self.reuse:
-                    self.created = True
-                    return
-                if exists:
-                    await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-                await conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{MARKER}'"))
+        async with admin_connection(self.url) as conn:
+            row = (await conn.execute(_DESCRIBE, {"name": name})).first()
+            exists, comment = row is not None, row[0] if row else None
+            if exists and comment != MARKER:
+                raise foreign(repr(name), "drop it or choose another test database name")
+            if exists and self.reuse:
                 self.created = True
-        finally:
-            await admin.dispose()
+                return
+            if exists:
+                await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{MARKER}'"))
+            self.created = True
 
     def drop(self) -> None:
         """Remove the database this run created (kept with --reuse-db)."""
@@ -143,13 +171,13 @@ class TestDatabase:
             return
         if self.backend == "postgresql":
             asyncio.run(self._drop_postgres())
-        elif (path := self._sqlite_path()).exists() and _sqlite_marker(path) == SQLITE_MARKER:
+        elif (path := self._sqlite_path()).exists() and sqlite_marker(path) == SQLITE_MARKER:
             _remove_sqlite(path)
         self.created = self._ready = False
 
     async def _drop_postgres(self) -> None:
         name = make_url(self.url).database
-        admin = _maintenance_engine(self.url)
+        admin = maintenance_engine(self.url)
         try:
             async with admin.connect() as conn:
                 row = (await conn.execute(_DESCRIBE, {"name": name})).first()
@@ -260,9 +288,13 @@ class TestDatabase:
             await engine.dispose()
 
 
-def _sqlite_marker(path: Path) -> int:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return int(connection.execute("PRAGMA application_id").fetchone()[0])
+def sqlite_marker(path: Path) -> int | None:
+    """The file's application_id (ours: SQLITE_MARKER); None when it is no SQLite database."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            return int(connection.execute("PRAGMA application_id").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return None
 
 
 def _remove_sqlite(path: Path) -> None:
@@ -270,6 +302,30 @@ def _remove_sqlite(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def _maintenance_engine(url: str) -> AsyncEngine:
+@asynccontextmanager
+async def admin_connection(url: str) -> AsyncIterator[AsyncConnection]:
+    """A connection to the server's ``postgres`` database; :class:`TestDatabaseUnusable`
+    (one line) when the server cannot be reached or refuses us."""
+    admin = maintenance_engine(url)
+    try:
+        try:
+            connection = await admin.connect()
+        except Exception as exc:
+            raise unreachable(url, exc) from None
+        try:
+            yield connection
+        finally:
+            await connection.close()
+    finally:
+        await admin.dispose()
+
+
+def maintenance_engine(url: str) -> AsyncEngine:
+    """An engine on the server's ``postgres`` database, for CREATE/DROP DATABASE."""
     admin_url = make_url(url).set(database="postgres")
-    return create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    return create_async_engine(
+        admin_url,
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"timeout": CONNECT_TIMEOUT},
+    )

@@ -1,4 +1,18 @@
-"""Rows made through the app's own services, with deterministic names per test.
+"""Factories: rows made through the app's own services, with deterministic names per test.
+
+:class:`Factory` is generic over the model it makes, for Sessionary's factories
+and an app's own alike::
+
+    class ProjectFactory(Factory[Project]):
+        async def acreate(self, *, owner: User, name: str | None = None) -> Project:
+            async with self.transaction() as session:
+                project = Project(owner_id=owner.id, name=name or f"project{self.next_number()}")
+                session.add(project)
+            return project
+
+    @pytest.fixture
+    def project_factory(factory_context: FactoryContext) -> ProjectFactory:
+        return ProjectFactory(factory_context)
 
 Hashing is real argon2id, but each distinct password is hashed once per run
 and cached: verification stays real and no security setting changes.
@@ -7,10 +21,12 @@ and cached: verification stays real and no security setting changes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.core.security import PasswordHasher
 from sessionary.roles import service as roles_service
@@ -36,36 +52,66 @@ def cached_hash(hasher: PasswordHasher, password: str) -> str:
     return _hash_cache[key]
 
 
-class Factory:
-    """``f(**kw)`` from sync tests, ``await f.acreate(**kw)`` from async ones,
-    ``f.create_batch(n, **kw)`` for several."""
+class FactoryContext:
+    """What a factory needs from the running test: its database connection and its event
+    loop. The ``factory_context`` fixture gives one; pass it to a factory's constructor."""
 
     def __init__(self, database: TestProvider, loop: TestLoop) -> None:
         self._database = database
         self._loop = loop
+
+
+class Factory(Generic[T]):
+    """Makes ``T`` rows: ``f(**kw)`` from sync tests, ``await f.acreate(**kw)`` from async
+    ones, ``f.create_batch(n, **kw)`` / ``await f.acreate_batch(n, **kw)`` for several.
+
+    A subclass defines ``async def acreate(self, *, ...) -> T`` making one row, inside
+    ``async with self.transaction() as session:`` (the test's connection: rolled back
+    with the test), and may number default values with :meth:`next_number`.
+    """
+
+    # ``Factory(database, loop)`` (before FactoryContext) still works.
+    def __init__(self, context: FactoryContext | TestProvider, loop: TestLoop | None = None):
+        if not isinstance(context, FactoryContext):
+            assert loop is not None, "Factory(database, loop) needs the loop"
+            context = FactoryContext(context, loop)
+        self._database = context._database
+        self._loop = context._loop
         self._sequence = itertools.count(1)
 
-    def _next(self) -> int:
+    def next_number(self) -> int:
+        """1, 2, 3… per factory and per test: for default names (``user1``, ``note2``)."""
         return next(self._sequence)
 
-    # Each factory defines ``async def acreate(self, *, ...)`` making one row.
-    acreate: Callable[..., Awaitable[Any]]
+    _next = next_number  # the name before next_number
 
-    def __call__(self, **kwargs: Any) -> Any:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """An ``AsyncSession`` on the test's connection, committed when the block ends
+        (into the test's own transaction). ``assert_num_queries`` does not count its SQL."""
+        with self._database.queries.paused():
+            async with self._database.session() as session:
+                yield session
+                await session.commit()
+
+    acreate: Callable[..., Awaitable[T]]
+
+    def __call__(self, **kwargs: Any) -> T:
+        """Make one row from a sync test (``acreate`` run on the test's loop)."""
         return self._loop.call(lambda: self.acreate(**kwargs))
 
-    def create_batch(self, count: int, **kwargs: Any) -> list[Any]:
+    def create_batch(self, count: int, **kwargs: Any) -> list[T]:
         return [self(**kwargs) for _ in range(count)]
 
-    async def acreate_batch(self, count: int, **kwargs: Any) -> list[Any]:
+    async def acreate_batch(self, count: int, **kwargs: Any) -> list[T]:
         return [await self.acreate(**kwargs) for _ in range(count)]
 
 
-class UserFactory(Factory):
+class UserFactory(Factory[User]):
     """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
 
-    def __init__(self, database: TestProvider, loop: TestLoop, hasher: PasswordHasher) -> None:
-        super().__init__(database, loop)
+    def __init__(self, context: FactoryContext, hasher: PasswordHasher) -> None:
+        super().__init__(context)
         self._hasher = hasher
 
     async def acreate(
@@ -79,38 +125,31 @@ class UserFactory(Factory):
     ) -> User:
         if watcher := sentinel.active():
             watcher.add(password, "password")
-        number = self._next()
-        username = username or f"user{number}"
+        username = username or f"user{self.next_number()}"
         email = email or f"{username.casefold()}@example.com"
-        queries = self._database.queries
-        with queries.paused():
-            async with self._database.session() as session:
-                user = await users_service.create_user(
-                    session,
-                    self._hasher,
-                    username=username,
-                    email=email,
-                    password=password,
-                    roles=list(roles),
-                    enforce_policy=False,
-                    password_hash=cached_hash(self._hasher, password),
+        async with self.transaction() as session:
+            user = await users_service.create_user(
+                session,
+                self._hasher,
+                username=username,
+                email=email,
+                password=password,
+                roles=list(roles),
+                enforce_policy=False,
+                password_hash=cached_hash(self._hasher, password),
+            )
+            if not is_active:
+                await session.execute(
+                    update(User).where(User.id == user.id).values(is_active=False)
                 )
-                if not is_active:
-                    await session.execute(
-                        update(User).where(User.id == user.id).values(is_active=False)
-                    )
-                    user.is_active = False
-                await session.commit()
+                user.is_active = False
         return user
 
 
-class RoleFactory(Factory):
+class RoleFactory(Factory[Role]):
     """Custom roles: ``role_factory(name=…, permissions=[…])`` (names ``role1``, ``role2``…)."""
 
     async def acreate(self, *, name: str | None = None, permissions: Iterable[str] = ()) -> Role:
-        name = name or f"role{self._next()}"
-        with self._database.queries.paused():
-            async with self._database.session() as session:
-                role = await roles_service.create_role(session, name=name, permissions=permissions)
-                await session.commit()
-        return role
+        name = name or f"role{self.next_number()}"
+        async with self.transaction() as session:
+            return await roles_service.create_role(session, name=name, permissions=permissions)

@@ -25,7 +25,7 @@ from sessionary.testing.audit import AuditLog
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
-from sessionary.testing.factories import RoleFactory, UserFactory
+from sessionary.testing.factories import FactoryContext, RoleFactory, UserFactory
 from sessionary.testing.handles import (
     SettingsOverride,
     SyncDB,
@@ -267,16 +267,23 @@ async def async_db(sessionary_app: FastAPI) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def user_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> UserFactory:
-    """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
-    ``await user_factory.acreate(...)``, ``create_batch(n)``."""
-    return UserFactory(isolated(sessionary_app), sessionary_loop, sessionary_app.state.hasher)
+def factory_context(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> FactoryContext:
+    """What a ``Factory`` of your own needs: ``ProjectFactory(factory_context)`` in a fixture
+    of yours (the test's connection and event loop)."""
+    return FactoryContext(isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
-def role_factory(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> RoleFactory:
+def user_factory(sessionary_app: FastAPI, factory_context: FactoryContext) -> UserFactory:
+    """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
+    ``await user_factory.acreate(...)``, ``create_batch(n)``."""
+    return UserFactory(factory_context, sessionary_app.state.hasher)
+
+
+@pytest.fixture
+def role_factory(factory_context: FactoryContext) -> RoleFactory:
     """Make custom roles: ``role_factory(name=…, permissions=[…])``, ``await …acreate()``."""
-    return RoleFactory(isolated(sessionary_app), sessionary_loop)
+    return RoleFactory(factory_context)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 ::
 
     test_access = AuthzMatrix(
-        principals=[ANON, "member", "admin", Role("auditor", ["audit:read"])],
+        principals=[ANON, "member", "admin", RolePrincipal("auditor", ["audit:read"])],
         rows=[
             ("GET", "/users/me", 401, 200, 200, 200),
             Row("POST", "/auth/logout", 204, 204, 204, 204),
@@ -13,10 +13,8 @@
 
 Placeholders in paths (``/users/{other_user}``) are filled per principal from
 :data:`OBJECTS` — ``me``, ``other_user``, ``custom_role`` to begin with; a
-feature adds its own with :func:`matrix_object`. Route coverage: a run that
-collects a matrix and is not narrowed (``-k``, node ids, ``--lf``) gets one more
-test, failing with every app route that no matrix row and no ``public`` entry
-names (FastAPI's docs routes count as public).
+feature or an app adds its own with :func:`matrix_object`. Route coverage (a
+test failing for routes no matrix names) is in :mod:`sessionary.testing.coverage`.
 """
 
 from __future__ import annotations
@@ -24,17 +22,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import func, select
 
 from sessionary.testing.handles import LoginAs
 
+if TYPE_CHECKING:
+    from sessionary.users.models import User
+
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 class _Anonymous:
@@ -46,16 +44,18 @@ ANON = _Anonymous()
 
 
 @dataclass(frozen=True)
-class Role:
-    """A custom role made for the test: ``Role("auditor", ["audit:read"])``."""
+class RolePrincipal:
+    """A user holding only a custom role made for the test, with exactly ``permissions``:
+    ``RolePrincipal("auditor", ["audit:read"])``."""
 
     name: str
     permissions: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
-class ApiKey:
-    """A principal authenticating with an API key holding ``scopes``."""
+class ApiKeyPrincipal:
+    """A client authenticating with a new API key holding ``scopes`` (its owner's only role
+    grants exactly those): ``ApiKeyPrincipal("users:read", "notes:read")``."""
 
     scopes: tuple[str, ...]
 
@@ -63,7 +63,12 @@ class ApiKey:
         object.__setattr__(self, "scopes", tuple(scopes))
 
 
-Principal = _Anonymous | str | Role | ApiKey
+# The names before 0.2 (they read like the models Role and ApiKey); kept for one release.
+Role = RolePrincipal
+ApiKey = ApiKeyPrincipal
+
+# ANON, a built-in role's name ("member", "admin"), or one of the classes above.
+MatrixPrincipal = _Anonymous | str | RolePrincipal | ApiKeyPrincipal
 
 
 @dataclass(frozen=True)
@@ -91,23 +96,30 @@ class Row:
         object.__setattr__(self, "headers", dict(headers or {}))
 
 
-def describe(principal: Principal) -> str:
-    if isinstance(principal, Role):
+def describe(principal: MatrixPrincipal) -> str:
+    if isinstance(principal, RolePrincipal):
         return f"role {principal.name}"
-    if isinstance(principal, ApiKey):
+    if isinstance(principal, ApiKeyPrincipal):
         return f"api key ({' '.join(principal.scopes) or 'no scopes'})"
     return str(principal) if isinstance(principal, str) else "anonymous"
 
 
 @dataclass
 class MatrixContext:
-    """What an object builder may use: the test's fixtures and the principal's user."""
+    """What a :func:`matrix_object` builder receives, once per matrix cell.
+
+    ``principal`` is the cell's principal (``ANON``, a role name, a ``RolePrincipal``
+    or an ``ApiKeyPrincipal``); ``user`` the ``User`` its client is logged in as (an API
+    key's owner; ``None`` for anonymous); ``fixture(name)`` any fixture of the test
+    (``context.fixture("project_factory")``); ``request`` pytest's ``FixtureRequest``.
+    """
 
     request: pytest.FixtureRequest
-    principal: Principal
-    user: Any  # the principal's User row (None for anonymous)
+    principal: MatrixPrincipal
+    user: User | None
 
     def fixture(self, name: str) -> Any:
+        """The value of fixture ``name`` for this cell's test."""
         return self.request.getfixturevalue(name)
 
 
@@ -116,13 +128,29 @@ OBJECTS: dict[str, ObjectBuilder] = {}
 
 
 def matrix_object(name: str) -> Callable[[ObjectBuilder], ObjectBuilder]:
-    """Register what ``{name}`` means in matrix paths (a feature's own objects)."""
+    """Register what ``{name}`` means in matrix paths: the decorated function receives a
+    :class:`MatrixContext` and returns the value put in the path (usually an id)::
+
+        @matrix_object("own_project")
+        def own_project(context: MatrixContext) -> int:
+            owner = context.user or context.fixture("user_factory")()
+            return context.fixture("project_factory")(owner=owner).id
+
+    Define it in a ``conftest.py`` or a test module; one builder per name.
+    """
 
     def register(builder: ObjectBuilder) -> ObjectBuilder:
+        known = OBJECTS.get(name)
+        if known is not None and _where(known) != _where(builder):
+            raise ValueError(f"matrix object {{{name}}} is already defined by {_where(known)}")
         OBJECTS[name] = builder
         return builder
 
     return register
+
+
+def _where(builder: ObjectBuilder) -> str:
+    return f"{builder.__module__}.{builder.__qualname__}"
 
 
 @matrix_object("me")
@@ -168,13 +196,13 @@ ClientBuilder = Callable[[MatrixContext], Any]
 CLIENTS: dict[type, ClientBuilder] = {}
 
 
-def _client_for(request: pytest.FixtureRequest, principal: Principal) -> Any:
+def _client_for(request: pytest.FixtureRequest, principal: MatrixPrincipal) -> Any:
     if isinstance(principal, _Anonymous):
         return request.getfixturevalue("client")
     login_as: LoginAs = request.getfixturevalue("login_as")
     if isinstance(principal, str):
         return login_as(principal)
-    if isinstance(principal, Role):
+    if isinstance(principal, RolePrincipal):
         role = request.getfixturevalue("role_factory")(
             name=principal.name, permissions=principal.permissions
         )
@@ -191,7 +219,7 @@ class AuthzMatrix:
     def __init__(
         self,
         *,
-        principals: Sequence[Principal],
+        principals: Sequence[MatrixPrincipal],
         rows: Iterable[Row | tuple[Any, ...]],
         public: Iterable[tuple[str, str]] = (),
     ) -> None:
@@ -205,18 +233,20 @@ class AuthzMatrix:
                     f"{len(self.principals)} principals"
                 )
 
-    def cells(self) -> Iterable[tuple[Row, Principal, int]]:
+    def cells(self) -> Iterable[tuple[Row, MatrixPrincipal, int]]:
         for row in self.rows:
             for principal, status in zip(self.principals, row.statuses, strict=True):
                 yield row, principal, status
 
     def covered(self) -> set[tuple[str, str]]:
-        return {(row.method, _shape(row.path)) for row in self.rows} | {
-            (method, _shape(path)) for method, path in self.public
+        return {(row.method, shape(row.path)) for row in self.rows} | {
+            (method, shape(path)) for method, path in self.public
         }
 
 
-def run_cell(request: pytest.FixtureRequest, row: Row, principal: Principal, status: int) -> None:
+def run_cell(
+    request: pytest.FixtureRequest, row: Row, principal: MatrixPrincipal, status: int
+) -> None:
     client = _client_for(request, principal)
     context = MatrixContext(request, principal, getattr(client, "user", None))
     values = {name: OBJECTS[name](context) for name in _placeholders(row.path)}
@@ -237,22 +267,9 @@ def _placeholders(path: str) -> list[str]:
     return names
 
 
-def _shape(path: str) -> str:
+def shape(path: str) -> str:
+    """A path with every placeholder blanked, to compare matrix rows with app routes."""
     return _PLACEHOLDER.sub("{}", re.sub(r"\{[^}]*\}", "{}", path))
-
-
-def uncovered_routes(app: FastAPI, covered: set[tuple[str, str]]) -> list[str]:
-    """App routes that no matrix row and no public entry names."""
-    missing: list[str] = []
-    # FastAPI >= 0.160 nests included routers; iter_route_contexts flattens them.
-    for route in iter_route_contexts(app.routes):
-        path = route.path
-        if not isinstance(route.original_route, APIRoute) or path is None or path in DOCS_ROUTES:
-            continue
-        for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
-            if (method, _shape(path)) not in covered:
-                missing.append(f"{method} {path}")
-    return missing
 
 
 # -- collection -----------------------------------------------------------------------------------
@@ -268,7 +285,7 @@ def expand(collector: pytest.Module | pytest.Class, name: str, matrix: AuthzMatr
         def cell(
             request: pytest.FixtureRequest,
             row: Row = row,
-            principal: Principal = principal,
+            principal: MatrixPrincipal = principal,
             status: int = status,
         ) -> None:
             run_cell(request, row, principal, status)
@@ -278,59 +295,3 @@ def expand(collector: pytest.Module | pytest.Class, name: str, matrix: AuthzMatr
         item.stash[MATRIX] = matrix
         items.append(item)
     return items
-
-
-class _Uncovered(Exception):
-    pass
-
-
-class RouteCoverage(pytest.Item):
-    """Fails with every app route that no matrix and no ``public`` list names."""
-
-    def __init__(self, *, covered: set[tuple[str, str]], app_spec: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.covered = covered
-        self.app_spec = app_spec
-
-    def runtest(self) -> None:
-        from sessionary.testing.fixtures import load_app
-
-        if missing := uncovered_routes(load_app(self.app_spec), self.covered):
-            raise _Uncovered(missing)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, _Uncovered):
-            routes = "\n    ".join(excinfo.value.args[0])
-            return (
-                "these routes are in no authorization matrix and not listed as public "
-                f"(say who may call them):\n    {routes}"
-            )
-        return str(super().repr_failure(excinfo, style))
-
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, "authorization matrix route coverage"
-
-
-def _narrowed(config: pytest.Config) -> bool:
-    return bool(
-        config.option.keyword
-        or config.option.markexpr
-        or getattr(config.option, "lf", False)
-        or getattr(config.option, "deselect", None)
-        or any("::" in str(arg) for arg in config.args)
-    )
-
-
-def add_route_coverage(config: pytest.Config, items: list[pytest.Item], app_spec: str) -> None:
-    matrix_items = [item for item in items if MATRIX in item.stash]
-    if not matrix_items or not config.getini("sessionary_authz_coverage") or _narrowed(config):
-        return
-    matrices = {id(item.stash[MATRIX]): item.stash[MATRIX] for item in matrix_items}
-    covered = set().union(*(matrix.covered() for matrix in matrices.values()))
-    parent = matrix_items[0].parent
-    assert parent is not None
-    items.append(
-        RouteCoverage.from_parent(
-            parent, name="authz_route_coverage", covered=covered, app_spec=app_spec
-        )
-    )

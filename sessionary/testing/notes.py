@@ -5,48 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from sessionary.notes import service as notes_service
 from sessionary.notes.models import Note
-from sessionary.testing.factories import Factory, UserFactory
-from sessionary.testing.isolation import TestProvider
-from sessionary.testing.loops import TestLoop
+from sessionary.testing.factories import Factory, FactoryContext, UserFactory
 from sessionary.testing.matrix import MatrixContext, matrix_object
 from sessionary.users.models import User
 
 
-class NoteFactory(Factory):
+class NoteFactory(Factory[Note]):
     """Notes: ``note_factory(owner=user, title=…, body=…)`` (titles ``note1``, ``note2``…;
     the owner defaults to a fresh member)."""
 
-    def __init__(self, database: TestProvider, loop: TestLoop, users: UserFactory) -> None:
-        super().__init__(database, loop)
+    def __init__(self, context: FactoryContext, users: UserFactory) -> None:
+        super().__init__(context)
         self._users = users
 
     async def acreate(
         self, *, owner: User | None = None, title: str | None = None, body: str = ""
     ) -> Note:
-        title = title or f"note{self._next()}"
+        title = title or f"note{self.next_number()}"
         owner = owner or await self._users.acreate()
-        with self._database.queries.paused():
-            async with self._database.session() as session:
-                note = await notes_service.create(
-                    session, owner_id=owner.id, title=title, body=body
-                )
-                await session.commit()
-        return note
+        async with self.transaction() as session:
+            return await notes_service.create(session, owner_id=owner.id, title=title, body=body)
 
 
 @pytest.fixture
-def note_factory(
-    sessionary_app: FastAPI, sessionary_loop: TestLoop, user_factory: UserFactory
-) -> NoteFactory:
+def note_factory(factory_context: FactoryContext, user_factory: UserFactory) -> NoteFactory:
     """Make notes through the app's service: ``note_factory(owner=user, title=…, body=…)``."""
-    database = sessionary_app.state.database
-    if not isinstance(database, TestProvider):
-        raise pytest.UsageError("note_factory needs the database; remove @pytest.mark.no_db")
-    return NoteFactory(database, sessionary_loop, user_factory)
+    return NoteFactory(factory_context, user_factory)
 
 
 @matrix_object("own_note")

@@ -17,8 +17,9 @@ import pytest
 
 from sessionary.core.db import InvalidDatabaseURL
 from sessionary.migrations.source import MigrationsError, is_resource, locate
-from sessionary.testing import matrix
+from sessionary.testing import coverage, matrix
 from sessionary.testing.api_keys import api_key_client, api_key_factory, async_api_key_client
+from sessionary.testing.database import TestDatabaseUnusable
 from sessionary.testing.fixtures import (
     _sessionary_async_lifespan,
     _sessionary_isolation,
@@ -33,6 +34,7 @@ from sessionary.testing.fixtures import (
     client,
     clock,
     db,
+    factory_context,
     role_factory,
     sessionary_app,
     sessionary_database,
@@ -53,6 +55,7 @@ from sessionary.testing.logins import (
 )
 from sessionary.testing.matrix import AuthzMatrix
 from sessionary.testing.notes import note_factory
+from sessionary.testing.preflight import check_usable
 from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
 from sessionary.testing.throttling import throttle
 from sessionary.testing.urls import (
@@ -83,6 +86,7 @@ __all__ = [
     "client",
     "clock",
     "db",
+    "factory_context",
     "login_as",
     "member_client",
     "note_factory",
@@ -201,7 +205,10 @@ def pytest_configure(config: pytest.Config) -> None:
     url = worker_url(_base_url(config), worker)
     try:
         check_safe(url, operator_url)
-    except (UnsafeTestDatabase, InvalidDatabaseURL) as exc:
+        if worker is None and _runs_tests(config):
+            # The controller looks once for every worker, before any starts.
+            check_usable([worker_url(url, name) for name in _xdist_workers(config)])
+    except (UnsafeTestDatabase, InvalidDatabaseURL, TestDatabaseUnusable) as exc:
         raise pytest.UsageError(f"sessionary.testing: {exc}") from None
     config.stash[RUN_STATE] = RunState(
         database_url=url,
@@ -225,6 +232,20 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("SESSIONARY_REDIS_URL", None)
 
 
+def _runs_tests(config: pytest.Config) -> bool:
+    """False for --help, --markers, --fixtures, --collect-only: they need no database."""
+    listing = ("help", "markers", "showfixtures", "show_fixtures_per_test", "collectonly")
+    return not any(getattr(config.option, name, False) for name in listing)
+
+
+def _xdist_workers(config: pytest.Config) -> list[str | None]:
+    """The workers this run will start (``gw0``…), or ``[None]`` without xdist."""
+    count = len(getattr(config.option, "tx", None) or ())
+    if getattr(config.option, "dist", "no") == "no" or not count:
+        return [None]
+    return [f"gw{number}" for number in range(count)]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _saved_env not in config.stash:
         return
@@ -235,13 +256,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ[name] = saved
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if RUN_STATE not in config.stash:
         return None
     from sqlalchemy.engine import make_url
 
-    url = make_url(config.stash[RUN_STATE].database_url)
-    return f"sessionary test database: {url.render_as_string(hide_password=True)}"
+    state = config.stash[RUN_STATE]
+    url = make_url(state.database_url)
+    return [
+        f"sessionary app under test: {state.app_spec}",
+        f"sessionary test database: {url.render_as_string(hide_password=True)}",
+    ]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -249,7 +274,11 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if (
+    if report.failed and (unusable := _unusable_database(call.excinfo)):
+        # Found only now (the server went away, a race): one line, and stop the run.
+        report.longrepr = f"sessionary.testing: {unusable}"
+        item.session.shouldstop = f"sessionary.testing: {unusable}"
+    elif (
         call.when == "call"
         and report.failed
         and item.config.stash[RUN_STATE].postmortem
@@ -258,6 +287,17 @@ def pytest_runtest_makereport(
         provider, loop = item.stash[PROVIDER]
         report.sections.append(("sessionary postmortem", loop.call(provider.written_rows)))
     return report
+
+
+def _unusable_database(
+    excinfo: pytest.ExceptionInfo[BaseException] | None,
+) -> TestDatabaseUnusable | None:
+    error = excinfo.value if excinfo is not None else None
+    while error is not None:  # the app may have wrapped it
+        if isinstance(error, TestDatabaseUnusable):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -271,4 +311,4 @@ def pytest_pycollect_makeitem(
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if RUN_STATE in config.stash:
-        matrix.add_route_coverage(config, items, config.stash[RUN_STATE].app_spec)
+        coverage.add_route_coverage(config, items, config.stash[RUN_STATE].app_spec)

@@ -32,9 +32,14 @@ def database_name(url: URL) -> str:
 
 
 def check_safe(test_url: str, operator_url: str | None) -> None:
-    """Refuse the operator's database and any database whose name lacks "test"."""
+    """Refuse an unnamed database, the operator's, and any whose name lacks "test"."""
     check_database_url(test_url)
     parsed = make_url(test_url)
+    if not database_name(parsed):
+        raise UnsafeTestDatabase(
+            f"the test database URL {parsed.render_as_string(hide_password=True)} names no "
+            "database; name one that contains 'test' (…/myapp_test)"
+        )
     if operator_url and _same_database(parsed, operator_url):
         raise UnsafeTestDatabase(
             f"the test database {parsed.render_as_string(hide_password=True)} is "

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select, update
 
 from sessionary.api_keys.models import ApiKey
 from sessionary.roles.models import RolePermission
-from sessionary.testing import ApiKey as ApiKeyPrincipal
 from sessionary.testing import (
+    ApiKeyPrincipal,
     Clock,
     LoginAs,
     RoleFactory,

@@ -112,23 +112,3 @@ class TestCreateDbRebuildsTheDatabase:
 
         # pytest-django's meaning: --create-db forces a fresh database, --reuse-db keeps it.
         assert inner.exists(), "kept for the next --reuse-db run"
-
-
-@pytest.mark.no_db
-class TestForeignDatabaseIsNeverTouched:
-    def test_existing_database_without_the_toolkit_marker_fails_the_run_and_survives(
-        self, inner: InnerRun, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        inner.create_database("keep me", marked=False)
-        inner.pytester.makepyfile(test_notes=NOTES_CHECK)
-        monkeypatch.setenv("NOTE", "none")
-
-        result = inner.run()
-
-        assert result.ret == pytest.ExitCode.TESTS_FAILED
-        assert "passed" not in result.parseoutcomes()
-        name = inner.database_name()
-        result.stdout.fnmatch_lines(
-            [f"*database '{name}' exists and was not created by sessionary.testing*"]
-        )
-        assert inner.execute("SELECT note FROM lifecycle_marks") == [("keep me",)]

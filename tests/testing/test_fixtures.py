@@ -195,6 +195,10 @@ class TestFixturesInABuildersSuite:
                 "    SELECT * FROM sessions JOIN users ON *",
             ]
         )
+        # The header names the app under test beside its database.
+        result.stdout.fnmatch_lines(
+            ["sessionary app under test: builder_app:app", "sessionary test database: *"]
+        )
         if default:
             result.stdout.fnmatch_lines(
                 [

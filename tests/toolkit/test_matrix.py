@@ -1,14 +1,20 @@
 """AuthzMatrix: expansion into readable tests, placeholders, and route coverage."""
 
+import warnings
+
 import pytest
+
+import sessionary.testing
+from sessionary.testing import ApiKeyPrincipal, RolePrincipal, sessionary_matrix
+from sessionary.testing.coverage import is_full_run
 
 pytestmark = pytest.mark.no_db
 
 MATRIX = """
-from sessionary.testing import ANON, AuthzMatrix, Role, Row
+from sessionary.testing import ANON, AuthzMatrix, RolePrincipal, Row
 
 test_access = AuthzMatrix(
-    principals=[ANON, "member", Role("auditor", ["audit:read"])],
+    principals=[ANON, "member", RolePrincipal("auditor", ["audit:read"])],
     rows=[
         ("GET", "/users/me", 401, 200, 200),
         ("GET", "/protected_data/", 401, 200, 200),
@@ -121,42 +127,75 @@ class TestExpansion:
         assert result.ret != 0
 
 
+# An app of one's own on Sessionary: one route the matrix names, one it forgets.
+PROJECTS_APP = """
+from sessionary.app import create_app
+from sessionary.auth.dependencies import CurrentPrincipal
+
+app = create_app()
+
+
+@app.get("/projects")
+async def list_projects(principal: CurrentPrincipal) -> list[str]:
+    return []
+
+
+@app.post("/projects")
+async def create_project(principal: CurrentPrincipal) -> dict[str, str]:
+    return {}
+"""
+PROJECTS_MATRIX = """
+from sessionary.testing import ANON, AuthzMatrix
+
+test_access = AuthzMatrix(principals=[ANON], rows=[("GET", "/projects", 401)])
+"""
+
+
+def _project(pytester: pytest.Pytester) -> None:
+    """The app at the rootdir, its tests in ``tests/`` (the ini's testpaths)."""
+    pytester.makepyfile(projects_app=PROJECTS_APP)
+    pytester.makeini("[pytest]\ntestpaths = tests\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_access.py").write_text(PROJECTS_MATRIX)
+    (tests / "test_plain.py").write_text("def test_plain():\n    pass\n")
+
+
 class TestRouteCoverage:
-    UNCOVERED = """
-    from sessionary.testing import ANON, AuthzMatrix
-    test_access = AuthzMatrix(principals=[ANON], rows=[("GET", "/users/me", 401)])
-    """
+    @pytest.fixture
+    def project(self, pytester: pytest.Pytester, inner_args: list[str]) -> list[str]:
+        """The options for an inner run of :func:`_project`."""
+        _project(pytester)
+        return [*inner_args, "--sessionary-app=projects_app:app", "-p", "no:cacheprovider"]
 
-    def test_lists_every_route_no_matrix_names(
-        self, pytester: pytest.Pytester, inner_args: list[str]
+    def test_a_full_run_lists_the_apps_own_routes_no_matrix_names(
+        self, pytester: pytest.Pytester, project: list[str]
     ) -> None:
-        pytester.makepyfile(test_matrix=self.UNCOVERED)
+        result = pytester.runpytest_subprocess(*project)
 
-        result = pytester.runpytest_subprocess(*inner_args, "-p", "no:cacheprovider")
-
-        result.assert_outcomes(passed=1, failed=1)
+        result.assert_outcomes(passed=2, failed=1)
         result.stdout.fnmatch_lines(
             [
                 "*routes are in no authorization matrix and not listed as public*",
-                "*GET /protected_data/*",  # in the app's route order
-                "*POST /auth/login*",
+                "    POST /projects",
             ]
         )
+        # Sessionary's own routes are the shipped matrix's business, not the app's.
+        result.stdout.no_fnmatch_line("*    GET /projects*")
         result.stdout.no_fnmatch_line("*    GET /users/me*")
         result.stdout.no_fnmatch_line("*    GET /docs*")
 
     @pytest.mark.parametrize(
         "narrowing",
-        [["-k", "users"], ["test_matrix.py::test_access"], ["-o", "sessionary_authz_coverage=0"]],
+        [["tests/test_access.py"], ["-o", "sessionary_authz_coverage=0"]],
+        ids=["one file", "ini off"],
     )
-    def test_narrowed_runs_and_the_ini_switch_leave_it_out(
-        self, pytester: pytest.Pytester, inner_args: list[str], narrowing: list[str]
+    def test_a_selection_or_the_ini_switch_leaves_it_out(
+        self, pytester: pytest.Pytester, project: list[str], narrowing: list[str]
     ) -> None:
-        pytester.makepyfile(test_matrix=self.UNCOVERED)
+        result = pytester.runpytest_subprocess(*project, *narrowing)
 
-        result = pytester.runpytest_subprocess(*inner_args, "-p", "no:cacheprovider", *narrowing)
-
-        result.assert_outcomes(passed=1)
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+        result.stdout.no_fnmatch_line("*route coverage*")
 
     def test_a_run_without_matrices_has_no_coverage_test(
         self, pytester: pytest.Pytester, inner_args: list[str]
@@ -166,3 +205,68 @@ class TestRouteCoverage:
         result = pytester.runpytest_subprocess(*inner_args, "-p", "no:cacheprovider")
 
         result.assert_outcomes(passed=1)
+
+
+class TestWhatAFullRunIs:
+    @pytest.mark.parametrize(
+        ("args", "full"),
+        [
+            ([], True),
+            (["tests"], True),
+            (["."], True),
+            (["tests/test_access.py"], False),
+            (["tests/test_access.py", "tests/test_plain.py"], False),
+            (["tests/test_access.py::test_access"], False),
+            (["-k", "projects or plain"], False),
+            (["-m", "not slow"], False),
+            (["--deselect", "tests/test_plain.py::test_plain"], False),
+            (["--ignore", "tests/test_plain.py"], False),
+        ],
+    )
+    def test_only_a_run_of_every_test_path_without_selection(
+        self, pytester: pytest.Pytester, args: list[str], full: bool
+    ) -> None:
+        _project(pytester)
+
+        config = pytester.parseconfig(*args)
+
+        assert is_full_run(config) is full
+
+    @pytest.mark.parametrize(("args", "full"), [([], True), (["."], True), (["test_a.py"], False)])
+    def test_without_testpaths_the_rootdir_is_the_whole(
+        self, pytester: pytest.Pytester, args: list[str], full: bool
+    ) -> None:
+        pytester.makeini("[pytest]\n")
+        pytester.makepyfile(test_a="", test_b="")
+
+        assert is_full_run(pytester.parseconfig(*args)) is full
+
+    def test_from_a_subdirectory_without_arguments_is_a_selection(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        _project(pytester)
+        (pytester.path / "tests" / "notes").mkdir()
+        monkeypatch.chdir(pytester.path / "tests" / "notes")
+
+        assert not is_full_run(pytester.parseconfig())
+
+
+class TestShippedMatrix:
+    def test_a_prefix_moves_every_row_and_public_route(self) -> None:
+        plain, mounted = sessionary_matrix(), sessionary_matrix(prefix="/auth-api/")
+
+        assert [row.path for row in mounted.rows] == [f"/auth-api{r.path}" for r in plain.rows]
+        assert ("POST", "/auth-api/auth/login") in mounted.public
+        assert len(mounted.rows) == len(plain.rows) > 30
+
+
+class TestRenamedPrincipals:
+    @pytest.mark.parametrize(("old", "new"), [("Role", RolePrincipal), ("ApiKey", ApiKeyPrincipal)])
+    def test_the_old_names_still_work_and_say_what_they_are_now(self, old: str, new: type) -> None:
+        with pytest.warns(DeprecationWarning, match=f"sessionary.testing.{old} is now"):
+            assert getattr(sessionary.testing, old) is new
+
+    def test_the_new_names_do_not_warn(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            from sessionary.testing import ApiKeyPrincipal, RolePrincipal  # noqa: F401
