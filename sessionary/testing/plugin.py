@@ -293,9 +293,11 @@ def _unusable_database(
     excinfo: pytest.ExceptionInfo[BaseException] | None,
 ) -> TestDatabaseUnusable | None:
     error = excinfo.value if excinfo is not None else None
-    while error is not None:  # the app may have wrapped it
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # the app may have wrapped it
         if isinstance(error, TestDatabaseUnusable):
             return error
+        seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
 
