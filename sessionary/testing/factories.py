@@ -71,7 +71,9 @@ class Factory(Generic[T]):
     """
 
     # ``Factory(database, loop)`` (before FactoryContext) still works.
-    def __init__(self, context: FactoryContext | TestProvider, loop: TestLoop | None = None):
+    def __init__(
+        self, context: FactoryContext | TestProvider, loop: TestLoop | None = None
+    ) -> None:
         if not isinstance(context, FactoryContext):
             assert loop is not None, "Factory(database, loop) needs the loop"
             context = FactoryContext(context, loop)
