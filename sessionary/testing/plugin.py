@@ -263,10 +263,13 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
     state = config.stash[RUN_STATE]
     url = make_url(state.database_url)
-    return [
+    lines = [
         f"sessionary app under test: {state.app_spec}",
         f"sessionary test database: {url.render_as_string(hide_password=True)}",
     ]
+    if state.migrations:
+        lines.append(f"sessionary app migrations: {state.migrations}")
+    return lines
 
 
 @pytest.hookimpl(wrapper=True)

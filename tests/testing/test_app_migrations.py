@@ -75,6 +75,7 @@ class TestAppMigrationsInTheTestDatabase:
 
         first.assert_outcomes(passed=3)
         assert {"projects", "users", "sessions"} <= _tables(first)
+        first.stdout.fnmatch_lines(["sessionary app migrations: */migrations"])
 
         # The app adds a revision; the kept database is migrated up to it.
         (app_dir / "versions" / "b1e55ed00002_milestones.py").write_text(
