@@ -242,7 +242,7 @@ def _migrated_with_alice(path: Path) -> str:
         database = Database(load(database_url=url))
         hasher = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=1, threads=1)
         try:
-            async with database.session() as session:
+            async with database.write() as session:
                 await users_service.create_user(
                     session,
                     hasher,

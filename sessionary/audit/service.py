@@ -109,7 +109,7 @@ async def record_event_now(
     A database failure here is logged, not raised: the request already has its answer.
     """
     try:
-        async with database.session() as db:
+        async with database.write() as db:
             await record_event(db, type_, origin, **fields)
             await db.commit()
     except DBAPIError as exc:

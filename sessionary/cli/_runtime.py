@@ -77,7 +77,7 @@ async def transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block succeeds, nothing half-made otherwise."""
     database = Database(settings)
     try:
-        async with database.session() as session:
+        async with database.write() as session:
             yield session
             await session.commit()
     finally:

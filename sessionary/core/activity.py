@@ -52,7 +52,7 @@ async def write_stamp(
     if not database.activity.claim(key, now, resolution):
         return
     try:
-        async with database.session() as db:
+        async with database.write() as db:
             await db.execute(statement)
             await db.commit()
     except BaseException:

@@ -191,8 +191,9 @@ class Database:
             return result.all()
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """An ``AsyncSession`` for one write transaction; the caller commits."""
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """An ``AsyncSession`` for one write transaction; the caller commits. (An ORM session:
+        "session" alone means a login session in Sessionary.)"""
         session = AsyncSession(bind=self._engines()[1], expire_on_commit=False)
         try:
             yield session

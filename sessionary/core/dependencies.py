@@ -46,7 +46,7 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
     sends the response, so a failing commit becomes a 409/503 instead of a 200
     for lost work. Services only ``flush()``.
     """
-    async with get_database(request).session() as session:
+    async with get_database(request).write() as session:
         try:
             yield session
         except BaseException:

@@ -29,7 +29,7 @@ class AuditLog:
         if type is not None:
             statement = statement.where(AuditEvent.type == type)
         with self._provider.queries.paused():
-            async with self._provider.session() as session:
+            async with self._provider.write() as session:
                 return list(await session.scalars(statement))
 
     def events(self, type: str | None = None) -> list[AuditEvent]:

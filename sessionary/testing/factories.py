@@ -92,7 +92,7 @@ class Factory(Generic[T]):
         """An ``AsyncSession`` on the test's connection, committed when the block ends
         (into the test's own transaction). ``assert_num_queries`` does not count its SQL."""
         with self._database.queries.paused():
-            async with self._database.session() as session:
+            async with self._database.write() as session:
                 yield session
                 await session.commit()
 

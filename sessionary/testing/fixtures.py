@@ -262,7 +262,7 @@ def db(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> SyncDB:
 async def async_db(sessionary_app: FastAPI) -> AsyncIterator[AsyncSession]:
     """The async twin of ``db``: an ``AsyncSession`` on the test's connection (its commits
     stay inside the test's transaction)."""
-    async with isolated(sessionary_app).session() as session:
+    async with isolated(sessionary_app).write() as session:
         yield session
 
 

@@ -52,7 +52,7 @@ class SyncDB:
 
         async def call() -> T:
             with self._database.queries.paused():
-                async with self._database.session() as session:
+                async with self._database.write() as session:
                     result = await work(session)
                     await session.commit()
                     return result
@@ -113,7 +113,7 @@ async def open_test_session(
     if not fresh:
         authenticated_at -= timedelta(seconds=settings.reauth_window + 1)
     with database.queries.paused():
-        async with database.session() as session:
+        async with database.write() as session:
             issued = await sessions_service.open_session(
                 session,
                 settings,

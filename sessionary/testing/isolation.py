@@ -181,7 +181,7 @@ class IsolatedDatabase(TestProvider):
             yield connection
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def write(self) -> AsyncIterator[AsyncSession]:
         async with self.connection() as connection:
             session = AsyncSession(
                 bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -224,7 +224,7 @@ class CommittingDatabase(TestProvider):
             yield connection
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def write(self) -> AsyncIterator[AsyncSession]:
         self._check_loop()
         engine = await self.test_database.ready_engine()
         session = AsyncSession(bind=writer(engine), expire_on_commit=False)

@@ -95,7 +95,7 @@ class ScratchDatabase:
         async def create() -> int:
             database = Database(self.settings)
             try:
-                async with database.session() as session:
+                async with database.write() as session:
                     user = await users_service.create_user(
                         session,
                         HASHER,
@@ -116,7 +116,7 @@ class ScratchDatabase:
         async def issue() -> str:
             database = Database(self.settings)
             try:
-                async with database.session() as session:
+                async with database.write() as session:
                     issued = await api_keys_service.create_key(
                         session, owner_id=user_id, name="scratch", scopes=scopes
                     )
@@ -133,7 +133,7 @@ class ScratchDatabase:
         async def open_one() -> str:
             database = Database(self.settings)
             try:
-                async with database.session() as session:
+                async with database.write() as session:
                     issued = await sessions_service.open_session(
                         session, self.settings, user_id=user_id, username=username
                     )

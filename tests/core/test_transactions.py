@@ -209,7 +209,7 @@ async def _create_user(app_settings: Settings, username: str) -> None:
     app = create_app(app_settings)
     hasher = app.state.hasher
     try:
-        async with app.state.database.session() as session:
+        async with app.state.database.write() as session:
             await users_service.create_user(
                 session,
                 hasher,
