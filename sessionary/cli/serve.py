@@ -16,6 +16,14 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    worker_healthcheck_timeout: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Seconds a worker has to answer the supervisor's health check before it is "
+            "replaced (with --workers). Raise it on a slow or heavily loaded host.",
+        ),
+    ] = 5,
 ) -> None:
     """Serve the API (several workers share the database)."""
     settings = load_settings()  # fail here, in one line, rather than in every worker
@@ -38,4 +46,5 @@ def serve(
         proxy_headers=False,
         server_header=False,
         log_level=settings.log_level.lower(),
+        timeout_worker_healthcheck=worker_healthcheck_timeout,
     )

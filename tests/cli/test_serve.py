@@ -181,7 +181,13 @@ def server(
         }
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-                [*SERVE, "--port", str(port), "--workers", "2", "--no-access-log"],
+                [
+                    *SERVE,
+                    *("--port", str(port), "--workers", "2", "--no-access-log"),
+                    # The suite loads the machine: a worker must not be replaced for
+                    # answering its health check late.
+                    *("--worker-healthcheck-timeout", "60"),
+                ],
                 env=env,
                 cwd=directory,
                 stdin=subprocess.DEVNULL,
@@ -283,6 +289,25 @@ class TestServeOptions:
         assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 3)
         assert call["access_log"] is False
         assert call["reload"] is False
+        assert call["timeout_worker_healthcheck"] == 5  # uvicorn's own default
+
+    def test_the_worker_health_check_timeout_reaches_uvicorn(
+        self, runner: CliRunner, uvicorn_calls: list[dict[str, Any]]
+    ) -> None:
+        result = runner.invoke(
+            app, ["serve", "--workers", "2", "--worker-healthcheck-timeout", "30"]
+        )
+
+        assert result.exit_code == 0, result.output
+        assert uvicorn_calls[0]["timeout_worker_healthcheck"] == 30
+
+    def test_a_health_check_timeout_below_one_second_is_a_usage_error(
+        self, runner: CliRunner, uvicorn_calls: list[dict[str, Any]]
+    ) -> None:
+        result = runner.invoke(app, ["serve", "--worker-healthcheck-timeout", "0"])
+
+        assert result.exit_code == 2
+        assert uvicorn_calls == []
 
     def test_invalid_setting_fails_before_starting(
         self, runner: CliRunner, uvicorn_calls: list[dict[str, Any]]
