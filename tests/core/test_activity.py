@@ -66,7 +66,7 @@ class FailingDatabase:
         self.attempts = 0
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[Any]:
+    async def write(self) -> AsyncIterator[Any]:
         self.attempts += 1
         raise OperationalError("UPDATE …", None, Exception("database is locked"))
         yield
