@@ -1,7 +1,8 @@
 """Typed settings (env prefix ``SESSIONARY_``, optional ``.env``).
 
-No instance is made at import time: ``create_app(settings)`` stores one on
-``app.state`` and everything reads it from there, so tests can swap it.
+No instance is made at import time: ``install(app, settings)`` (and so
+``create_app(settings)``) stores one in the app's runtime (``app.state.sessionary``) and
+everything reads it from there, so tests can swap it.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from sessionary.app import create_app
 from sessionary.config import DEFAULT_DATABASE_URL, LogFormat, Settings
 from sessionary.core.db import Database
 from sessionary.core.security import PasswordHasher
+from sessionary.runtime import runtime_of
 from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.testing.factories import cached_hash
 from sessionary.users import service as users_service
@@ -181,11 +182,12 @@ class TestDefaults:
 
     def test_the_apps_hasher_uses_them(self, tmp_path: Path) -> None:
         app = create_app(load(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"))
+        hasher = runtime_of(app).hasher
         try:
-            assert app.state.hasher.parameters == (19_456, 2, 1)
-            assert app.state.hasher.hash_sync("x").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+            assert hasher.parameters == (19_456, 2, 1)
+            assert hasher.hash_sync("x").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
         finally:
-            app.state.hasher.close()
+            hasher.close()
 
 
 class TestSettingsLiveOnTheApp:
@@ -194,8 +196,8 @@ class TestSettingsLiveOnTheApp:
 
         app = create_app(settings)
 
-        assert app.state.settings is settings
-        app.state.hasher.close()
+        assert runtime_of(app).settings is settings
+        runtime_of(app).hasher.close()
 
     def test_two_apps_with_different_settings_coexist(self, tmp_path: Path) -> None:
         first = create_app(
@@ -230,8 +232,8 @@ class TestSettingsLiveOnTheApp:
         assert "Secure" in first_login.headers["set-cookie"]
         assert second_login.headers["set-cookie"].startswith("b_cookie=")
         assert "Secure" not in second_login.headers["set-cookie"]
-        assert first.state.settings.session_cookie_name == "a_cookie"
-        assert second.state.settings.session_cookie_name == "b_cookie"
+        assert runtime_of(first).settings.session_cookie_name == "a_cookie"
+        assert runtime_of(second).settings.session_cookie_name == "b_cookie"
 
 
 def _migrated_with_alice(path: Path) -> str:

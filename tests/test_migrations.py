@@ -24,6 +24,7 @@ from sessionary.core.db import Database, engine_for_url
 from sessionary.models import Base
 from sessionary.roles.models import PermissionRecord, Role, RolePermission
 from sessionary.roles.permissions import ADMIN, BUILTIN_ROLES, MEMBER, Permission
+from sessionary.runtime import runtime_of
 from sessionary.testing import SyncDB
 from sessionary.testing.database import TestDatabase
 
@@ -38,7 +39,7 @@ def _diff(connection: Connection, metadata: MetaData) -> list[Any]:
 def schema_diff(app: FastAPI, portal: BlockingPortal, metadata: MetaData) -> list[Any]:
     """What autogenerate would write to turn the test database into ``metadata``."""
 
-    database: Database = app.state.database
+    database: Database = runtime_of(app).database
 
     async def compare() -> list[Any]:
         async with database.read() as connection:
@@ -74,7 +75,7 @@ class TestModelsMatchMigrations:
         self, sessionary_app: FastAPI, sessionary_portal: BlockingPortal
     ) -> None:
         async def tables() -> set[str]:
-            async with sessionary_app.state.database.read() as connection:
+            async with runtime_of(sessionary_app).database.read() as connection:
                 names = await connection.run_sync(lambda c: inspect(c).get_table_names())
                 return set(names)
 

@@ -25,6 +25,7 @@ from sessionary.identity.dependencies import (
     require_session,
 )
 from sessionary.identity.origin import request_origin
+from sessionary.runtime import runtime_of
 from sessionary.sessions.credential import SESSION_COOKIE_MAX
 
 __all__ = [
@@ -46,8 +47,7 @@ DEVICE_COOKIE = "session_device"
 
 
 def get_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.throttle
-    return throttle
+    return runtime_of(request.app).throttle
 
 
 @answers(

@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sessionary.config import Settings
 from sessionary.core.client import resolve_client
+from sessionary.core.runtime import core_runtime
 
 log = structlog.get_logger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The login and sign-up routes, as mounted without a prefix; ``install`` prefixes them.
 # Compared without a trailing slash, so /login and /login/ are both covered.
-ALWAYS_CHECKED_PATHS = frozenset({"/auth/login", "/login", "/auth/register"})
+LOGIN_PATHS = frozenset({"/auth/login", "/login", "/auth/register"})
 CROSS_SITE_FETCHES = frozenset({"cross-site", "same-site"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REFUSED = "Cross-site request refused"
@@ -76,8 +78,11 @@ def _own_origin(scope: Scope, headers: Headers, settings: Settings) -> str | Non
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """``always_checked``: paths (without a trailing slash) checked even without a cookie."""
+
+    def __init__(self, app: ASGIApp, always_checked: frozenset[str] = LOGIN_PATHS) -> None:
         self.app = app
+        self.always_checked = always_checked
         # Derived from the settings object in use; rebuilt when a test swaps it.
         self._configured: tuple[Settings, frozenset[str]] | None = None
 
@@ -88,15 +93,14 @@ class CSRFMiddleware:
         own = _own_origin(scope, headers, settings)
         return cached[1] if own is None else cached[1] | {own}
 
-    @staticmethod
-    def _needs_check(scope: Scope, headers: Headers, settings: Settings) -> bool:
+    def _needs_check(self, scope: Scope, headers: Headers, settings: Settings) -> bool:
         if scope["method"] not in UNSAFE_METHODS or "authorization" in headers:
             return False
         path = scope["path"]
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        if path.rstrip("/") in ALWAYS_CHECKED_PATHS:
+        if path.rstrip("/") in self.always_checked:
             return True
         name = settings.session_cookie_name
         return any(name in cookie_parser(value) for value in headers.getlist("cookie"))
@@ -115,7 +119,7 @@ class CSRFMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings: Settings = scope["app"].state.settings
+        settings = core_runtime(scope["app"]).settings
         headers = Headers(scope=scope)
         if not self._needs_check(scope, headers, settings) or self._is_trusted(
             scope, headers, settings

@@ -1,8 +1,8 @@
-"""Request-scoped access to what ``create_app`` put on ``app.state``.
+"""Request-scoped access to the app's Sessionary runtime (``app.state.sessionary``).
 
 Settings, the database provider and the hasher are read from the app per
 request, never from module globals, so a test (or a second app in the same
-process) can swap them.
+process) can swap them. :func:`sessionary.install` put the runtime there.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary.config import Settings
 from sessionary.core.db import Database
 from sessionary.core.openapi import answers
+from sessionary.core.runtime import core_runtime
 from sessionary.core.security import PasswordHasher
 
 
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return core_runtime(request.app).settings
 
 
 DATABASE_DOWN = {503: "Database busy or unavailable; see Retry-After"}
@@ -29,13 +29,11 @@ DATABASE_DOWN = {503: "Database busy or unavailable; see Retry-After"}
 
 @answers(DATABASE_DOWN)
 def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    return core_runtime(request.app).database
 
 
 def get_hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
+    return core_runtime(request.app).hasher
 
 
 @answers(DATABASE_DOWN)

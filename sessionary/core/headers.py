@@ -14,6 +14,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sessionary.config import Settings
+from sessionary.core.runtime import core_runtime
 
 # The /docs and /redoc pages load their assets from jsDelivr and run one inline script.
 DOCS_CSP = (
@@ -56,7 +57,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings: Settings = scope["app"].state.settings
+        settings = core_runtime(scope["app"]).settings
         credentialed = self._carries_credentials(scope, settings)
         hsts = self._hsts(settings)
 

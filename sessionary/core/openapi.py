@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from sessionary.config import Settings
+from sessionary.core.runtime import core_runtime
 
 ANSWERS = "__sessionary_answers__"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -134,19 +134,19 @@ def _document(operation: dict[str, Any], statuses: Mapping[int, str]) -> None:
 
 
 def _cookie_name(app: FastAPI) -> str:
-    settings: Settings = app.state.settings
-    return settings.session_cookie_name
+    return core_runtime(app).settings.session_cookie_name
 
 
-def complete(schema: dict[str, Any], app: FastAPI) -> None:
+def complete(schema: dict[str, Any], app: FastAPI, login_path: str | None = "/auth/login") -> None:
     """Add the cookie scheme beside the bearer one and every route's error statuses."""
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    set_by = f"set by POST {login_path}" if login_path else "set by the login route"
     components.setdefault("securitySchemes", {})[COOKIE_SCHEME] = {
         "type": "apiKey",
         "in": "cookie",
         "name": _cookie_name(app),
-        "description": "The session cookie set by POST /auth/login. An unsafe method sent "
+        "description": f"The session cookie {set_by}. An unsafe method sent "
         "with it must come from a trusted Origin (CSRF).",
     }
     paths: dict[str, Any] = schema.get("paths", {})
@@ -163,8 +163,10 @@ def complete(schema: dict[str, Any], app: FastAPI) -> None:
                 security.append({COOKIE_SCHEME: []})
 
 
-def install(app: FastAPI) -> None:
-    """Make ``app.openapi()`` (and /openapi.json) serve the completed document."""
+def install(app: FastAPI, *, login_path: str | None = "/auth/login") -> None:
+    """Make ``app.openapi()`` (and /openapi.json) serve the completed document.
+
+    ``login_path`` is where the session cookie is set (None: not in this app)."""
     generate = app.openapi
     completed: list[dict[str, Any]] = []
 
@@ -172,7 +174,7 @@ def install(app: FastAPI) -> None:
         schema = generate()
         # FastAPI rebuilds the document when routes change; complete each new one once.
         if not completed or completed[0] is not schema:
-            complete(schema, app)
+            complete(schema, app, login_path)
             completed[:] = [schema]
         # Settings are read per request, the cookie's name included.
         schema["components"]["securitySchemes"][COOKIE_SCHEME]["name"] = _cookie_name(app)

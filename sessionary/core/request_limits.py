@@ -8,7 +8,7 @@
 - A body that outgrows its own ``Content-Length`` (servers prevent this; we do not rely on it)
   makes the app's read fail with a 413 ``HTTPException``, which FastAPI passes through as is.
 
-Settings are read per request from ``scope["app"].state.settings``.
+Settings are read per request from the app's runtime (``app.state.sessionary``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessionary.config import Settings
+from sessionary.core.runtime import core_runtime
 
 HEADER_TOO_LARGE = "Request header too large"
 BODY_TOO_LARGE = "Request body too large"
@@ -77,7 +77,7 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings: Settings = scope["app"].state.settings
+        settings = core_runtime(scope["app"]).settings
         if _oversized_header(scope, settings.max_header_bytes):
             await _refusal(431, HEADER_TOO_LARGE)(scope, receive, send)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,8 +13,9 @@ from fastapi.security.base import SecurityBase
 from sessionary import clock
 from sessionary.core.dependencies import DATABASE_DOWN, get_settings
 from sessionary.core.openapi import answers
+from sessionary.core.runtime import installed
 from sessionary.errors import NotAuthenticated, PermissionDenied
-from sessionary.identity.credentials import authenticate
+from sessionary.identity.credentials import CredentialResolver, authenticate
 from sessionary.identity.permissions import GUARDS
 from sessionary.identity.principal import SESSION_REQUIRED, Principal
 
@@ -33,7 +34,8 @@ class PrincipalScheme(SecurityBase):
         """The authenticated principal, by the app's credential resolvers (an API key when an
         ``Authorization`` header is sent, else the session cookie); 401 for a missing,
         unknown, expired or revoked credential."""
-        principal = await authenticate(request.app.state.credentials, request)
+        resolvers: Sequence[CredentialResolver] = installed(request.app).credentials
+        principal = await authenticate(resolvers, request)
         if principal is None:
             raise NotAuthenticated
         return principal

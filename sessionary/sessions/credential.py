@@ -27,6 +27,7 @@ from sessionary.core.activity import write_stamp
 from sessionary.core.db import Database
 from sessionary.core.dependencies import get_database, get_settings
 from sessionary.core.hot_reads import HotQuery
+from sessionary.core.runtime import installed
 from sessionary.core.security import hash_token, is_well_formed_token
 from sessionary.identity.origin import Origin, request_origin
 from sessionary.identity.principal import Principal, SessionFacts, roles_and_permissions
@@ -174,6 +175,12 @@ def session_token(request: Request) -> str | None:
     return token
 
 
+def _repeats(request: Request) -> RepeatCounter:
+    # The app's login throttle counts repeats too (sessions never import auth).
+    counter: RepeatCounter = installed(request.app).throttle
+    return counter
+
+
 class CookieSession:
     """The credential resolver for the session cookie: it claims every request (it is the
     last resolver asked), and finds a principal when the cookie names a working session."""
@@ -187,5 +194,5 @@ class CookieSession:
             get_settings(request),
             session_token(request),
             lambda: request_origin(request),
-            getattr(request.app.state, "throttle", None),
+            _repeats(request),
         )

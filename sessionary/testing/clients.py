@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import httpx2
 from anyio.from_thread import BlockingPortal
@@ -11,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sessionary.runtime import runtime_of
 from sessionary.testing import sentinel
 from sessionary.testing.queries import request_label
 
@@ -18,11 +21,27 @@ BASE_URL = "https://testserver"  # https, so Secure cookies flow back
 FOREIGN_ORIGIN = "https://attacker.example"
 
 
+# What the app's lifespan yielded when the toolkit ran it. A server hands every request a copy;
+# a TestClient only to its own requests, so the toolkit's clients add it themselves.
+_LIFESPAN_STATE: WeakKeyDictionary[FastAPI, dict[str, Any]] = WeakKeyDictionary()
+
+
+def share_lifespan_state(app: FastAPI, state: Mapping[str, Any] | None) -> None:
+    """Let every toolkit client's requests see ``state`` (None: forget it)."""
+    if state is None:
+        _LIFESPAN_STATE.pop(app, None)
+    else:
+        _LIFESPAN_STATE[app] = dict(state)
+
+
 def instrumented(app: FastAPI) -> ASGIApp:
     """``app`` as the toolkit's clients see it: each request's SQL is labelled for
-    ``assert_num_queries`` and its traffic is shown to the secret-leak sentinel."""
+    ``assert_num_queries``, its traffic is shown to the secret-leak sentinel, and it sees
+    the state the app's lifespan yielded."""
 
     async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        if (shared := _LIFESPAN_STATE.get(app)) and scope["type"] in {"http", "websocket"}:
+            scope["state"] = {**shared, **scope.get("state", {})}
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -41,7 +60,7 @@ async def _watched(
 ) -> None:
     request_body, response_body = bytearray(), bytearray()
     issuer = object()  # this response may show the secrets it hands out, no others
-    cookie_name = app.state.settings.session_cookie_name
+    cookie_name = runtime_of(app).settings.session_cookie_name
 
     async def receive_and_learn() -> Message:
         message = await receive()

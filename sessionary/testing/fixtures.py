@@ -20,9 +20,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sessionary.core.runtime import NotInstalled
+from sessionary.runtime import runtime_of
 from sessionary.testing import sentinel
 from sessionary.testing.audit import AuditLog
-from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
+from sessionary.testing.clients import (
+    SessionaryAsyncClient,
+    SessionaryTestClient,
+    share_lifespan_state,
+)
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
 from sessionary.testing.factories import FactoryContext, RoleFactory, UserFactory
@@ -44,6 +50,13 @@ def load_app(spec: str) -> FastAPI:
     app = getattr(importlib.import_module(module_name), attribute or "app")
     if not isinstance(app, FastAPI):
         raise pytest.UsageError(f"--sessionary-app {spec!r} is not a FastAPI app")
+    try:
+        runtime_of(app)
+    except NotInstalled:
+        raise pytest.UsageError(
+            f"--sessionary-app {spec!r}: Sessionary is not installed on it "
+            "(call sessionary.install(app))"
+        ) from None
     return app
 
 
@@ -122,7 +135,9 @@ def _sessionary_lifespan(
     with _pinned_to(sessionary_portal):
         manager = TestClient(sessionary_app)
         manager.__enter__()
+    share_lifespan_state(sessionary_app, manager.app_state)
     yield
+    share_lifespan_state(sessionary_app, None)
     with _pinned_to(sessionary_portal):
         manager.__exit__(None, None, None)
 
@@ -131,8 +146,10 @@ def _sessionary_lifespan(
 def _sessionary_async_lifespan(sessionary_app: FastAPI, _sessionary_runner: Any) -> Iterator[None]:
     # The same for async tests, on anyio's loop (httpx's ASGITransport runs no lifespan).
     async def lifespan() -> AsyncIterator[None]:
-        async with sessionary_app.router.lifespan_context(sessionary_app):
+        async with sessionary_app.router.lifespan_context(sessionary_app) as state:
+            share_lifespan_state(sessionary_app, state or {})
             yield
+            share_lifespan_state(sessionary_app, None)
 
     steps = _sessionary_runner.run_asyncgen_fixture(lifespan, {})
     next(steps)
@@ -164,15 +181,15 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
     watcher, logs = sentinel.SecretSentinel(), sentinel.LogCapture()
     sentinel.activate(watcher)
     logging.getLogger().addHandler(logs)
-    # app.state keeps its values outside __dict__, so restore by hand (not MonkeyPatch).
-    original_settings, original_database = app.state.settings, app.state.database
-    provider = app.state.database = mode(original_settings, database, loop.event_loop())
+    runtime = runtime_of(app)
+    original_settings, original_database = runtime.settings, runtime.database
+    provider = runtime.database = mode(original_settings, database, loop.event_loop())
     request.node.stash[PROVIDER] = (provider, loop)
     try:
         with _pinned_to(portal):
             yield provider
     finally:
-        app.state.settings, app.state.database = original_settings, original_database
+        runtime.settings, runtime.database = original_settings, original_database
         sentinel.activate(None)
         logging.getLogger().removeHandler(logs)
         closed = loop.call(provider.close)
@@ -190,7 +207,7 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
 
 def isolated(app: FastAPI) -> TestProvider:
     """The running test's database provider (a usage error under ``no_db``)."""
-    database = app.state.database
+    database = runtime_of(app).database
     if not isinstance(database, TestProvider):
         raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
     return database
@@ -277,7 +294,7 @@ def factory_context(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> Facto
 def user_factory(sessionary_app: FastAPI, factory_context: FactoryContext) -> UserFactory:
     """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
     ``await user_factory.acreate(...)``, ``create_batch(n)``."""
-    return UserFactory(factory_context, sessionary_app.state.hasher)
+    return UserFactory(factory_context, runtime_of(sessionary_app).hasher)
 
 
 @pytest.fixture

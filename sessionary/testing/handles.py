@@ -14,6 +14,7 @@ from sqlalchemy.sql import Executable
 
 from sessionary import clock
 from sessionary.config import Settings
+from sessionary.runtime import runtime_of
 from sessionary.sessions import service as sessions_service
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.isolation import TestProvider
@@ -90,18 +91,18 @@ class SettingsOverride:
         object.__setattr__(self, "_app", app)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._app.state.settings, name)
+        return getattr(runtime_of(self._app).settings, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self.set(**{name: value})
 
     def set(self, **changes: Any) -> Settings:
-        current: Settings = self._app.state.settings
+        current: Settings = runtime_of(self._app).settings
         unknown = set(changes) - set(type(current).model_fields)
         if unknown:
             raise AttributeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         updated = type(current).model_validate({**current.model_dump(), **changes})
-        self._app.state.settings = updated
+        runtime_of(self._app).settings = updated
         return updated
 
 

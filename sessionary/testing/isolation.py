@@ -51,7 +51,7 @@ async def _audit_texts(connection: AsyncConnection) -> list[str]:
 
 
 class TestProvider(Database, ABC):
-    """What the toolkit installs as ``app.state.database`` for one test."""
+    """What the toolkit installs as ``runtime_of(app).database`` for one test."""
 
     __test__ = False
     mode: str

@@ -9,6 +9,7 @@ import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
 
+from sessionary.runtime import runtime_of
 from sessionary.testing import sentinel
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
 from sessionary.testing.factories import DEFAULT_PASSWORD, UserFactory
@@ -22,7 +23,7 @@ async def _session_token(
     app: FastAPI, factory: UserFactory, who: User | str, *, fresh: bool
 ) -> tuple[User, str]:
     account: User = who if isinstance(who, User) else await factory.acreate(roles=[who])
-    token = await open_test_session(isolated(app), app.state.settings, account, fresh=fresh)
+    token = await open_test_session(isolated(app), runtime_of(app).settings, account, fresh=fresh)
     if watcher := sentinel.active():
         watcher.add(token, "session token")
     return account, token
@@ -56,14 +57,15 @@ def login_as(
         if via == "login":
             account: User = who if isinstance(who, User) else user_factory(roles=[who])
             response = test_client.post(
-                "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
+                runtime_of(sessionary_app).prefix + "/auth/login",
+                json={"username": account.username, "password": DEFAULT_PASSWORD},
             )
             assert response.status_code == 200, response.text
         else:
             account, token = sessionary_loop.call(
                 lambda: _session_token(sessionary_app, user_factory, who, fresh=fresh)
             )
-            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
+            test_client.cookies.set(runtime_of(sessionary_app).settings.session_cookie_name, token)
         test_client.user = account
         return test_client
 
@@ -88,12 +90,13 @@ async def async_login_as(
         if via == "login":
             account = who if isinstance(who, User) else await user_factory.acreate(roles=[who])
             response = await test_client.post(
-                "/auth/login", json={"username": account.username, "password": DEFAULT_PASSWORD}
+                runtime_of(sessionary_app).prefix + "/auth/login",
+                json={"username": account.username, "password": DEFAULT_PASSWORD},
             )
             assert response.status_code == 200, response.text
         else:
             account, token = await _session_token(sessionary_app, user_factory, who, fresh=fresh)
-            test_client.cookies.set(sessionary_app.state.settings.session_cookie_name, token)
+            test_client.cookies.set(runtime_of(sessionary_app).settings.session_cookie_name, token)
         test_client.user = account
         return test_client
 

@@ -13,16 +13,18 @@ import pytest
 from fastapi import FastAPI
 
 from sessionary.auth.throttle import LoginThrottle, ThrottleCounts
+from sessionary.core.runtime import STATE_KEY
+from sessionary.runtime import Runtime, runtime_of
 from sessionary.testing.loops import TestLoop
 from sessionary.users.usernames import username_key
 
 
 def reset_throttle(app: FastAPI, loop: TestLoop) -> None:
     """Forget every count of ``app``'s login throttle; from sync code (fixture teardown)."""
-    throttle: LoginThrottle | None = getattr(app.state, "throttle", None)
+    runtime: Runtime | None = getattr(app.state, STATE_KEY, None)
     # In memory no loop is needed; Redis clients belong to a loop, so use the test's.
-    if throttle is not None and not throttle.reset_memory():
-        loop.call(throttle.reset)
+    if runtime is not None and not runtime.throttle.reset_memory():
+        loop.call(runtime.throttle.reset)
 
 
 class ThrottleHandle:
@@ -45,9 +47,9 @@ class ThrottleHandle:
         self, username: str, *, client: str = "unknown", device_id: int | None = None
     ) -> ThrottleCounts:
         """The async twin of :meth:`counts`."""
-        throttle: LoginThrottle = self._app.state.throttle
+        throttle: LoginThrottle = runtime_of(self._app).throttle
         return await throttle.counts(
-            self._app.state.settings,
+            runtime_of(self._app).settings,
             account=username_key(username),
             client=client,
             device_id=device_id,
@@ -59,7 +61,7 @@ class ThrottleHandle:
 
     async def areset(self) -> None:
         """The async twin of :meth:`reset`."""
-        throttle: LoginThrottle = self._app.state.throttle
+        throttle: LoginThrottle = runtime_of(self._app).throttle
         await throttle.reset()
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import sessionary
 from sessionary.audit.models import AuditEvent
 from sessionary.audit.service import EventType
+from sessionary.runtime import runtime_of
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
@@ -341,7 +342,7 @@ class TestWhereAndWhen:
 
         (event,) = audit_log.events("login.succeeded")
         assert event.created_at == datetime(2031, 5, 7, 6, 30, tzinfo=UTC)
-        if sessionary_app.state.settings.is_sqlite:
+        if runtime_of(sessionary_app).settings.is_sqlite:
             raw = db.scalar(text("SELECT created_at FROM audit_events"))
             assert str(raw).startswith("2031-05-07 06:30:00")
         else:

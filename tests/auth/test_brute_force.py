@@ -12,6 +12,7 @@ from sessionary.auth.models import LoginDevice
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.security import hash_token
+from sessionary.runtime import runtime_of
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     Clock,
@@ -200,11 +201,11 @@ class TestReauthCounts:
 @pytest.fixture
 def redis_down(sessionary_app: FastAPI) -> Iterator[LoginThrottle]:
     """The app's throttle pointed at a Redis that is not there (port 1)."""
-    original = sessionary_app.state.throttle
+    original = runtime_of(sessionary_app).throttle
     down = LoginThrottle(Settings(redis_url="redis://127.0.0.1:1/0", _env_file=None))
-    sessionary_app.state.throttle = down
+    runtime_of(sessionary_app).throttle = down
     yield down
-    sessionary_app.state.throttle = original
+    runtime_of(sessionary_app).throttle = original
 
 
 class TestThrottleStorageOutage:

@@ -17,9 +17,11 @@ import pytest
 import redis.asyncio
 from fastapi import FastAPI
 
+from sessionary.app import install
 from sessionary.auth.throttle import LoginThrottle, ThrottleCounts
 from sessionary.config import Settings
 from sessionary.errors import ServiceUnavailable, Throttled
+from sessionary.runtime import runtime_of
 from sessionary.testing import Clock, SettingsOverride, loops
 from sessionary.testing.throttling import ThrottleHandle, reset_throttle
 
@@ -32,7 +34,7 @@ WINDOW = 900
 
 
 def make_throttle(app: FastAPI, redis_url: str | None, prefix: str = "unused:") -> LoginThrottle:
-    base: Settings = app.state.settings
+    base: Settings = runtime_of(app).settings
     return LoginThrottle(
         base.model_copy(update={"redis_url": redis_url, "redis_key_prefix": prefix})
     )
@@ -433,7 +435,9 @@ class TestRedisDown:
         started = time.monotonic()
 
         with pytest.raises(ServiceUnavailable) as unavailable:
-            await call(sessionary_app.state.settings, account="a", client=CLIENT, device_id=None)
+            await call(
+                runtime_of(sessionary_app).settings, account="a", client=CLIENT, device_id=None
+            )
 
         assert time.monotonic() - started < 2
         assert unavailable.value.status_code == 503
@@ -462,7 +466,7 @@ class TestEventLoops:
     def test_counts_are_shared_by_loops_that_come_and_go(
         self, sessionary_app: FastAPI, redis_prefix: str, storage: str
     ) -> None:
-        settings: Settings = sessionary_app.state.settings.model_copy(
+        settings: Settings = runtime_of(sessionary_app).settings.model_copy(
             update={"login_failures_per_account": 3}
         )
         url = REDIS_URL if storage == "redis" else None
@@ -483,7 +487,7 @@ class TestEventLoops:
         ) == ThrottleCounts(client=0, account=0)
 
     def test_two_threads_loops_share_one_memory_storage(self, sessionary_app: FastAPI) -> None:
-        settings: Settings = sessionary_app.state.settings
+        settings: Settings = runtime_of(sessionary_app).settings
         throttle = make_throttle(sessionary_app, None)
 
         def worker() -> None:
@@ -509,12 +513,12 @@ class TestToolkit:
         self, sessionary_loop: loops.TestLoop, redis_prefix: str, storage: str
     ) -> None:
         app = FastAPI()
-        app.state.settings = Settings(_env_file=None, login_failures_per_account=3)
+        runtime = install(app, Settings(_env_file=None, login_failures_per_account=3))
         url = REDIS_URL if storage == "redis" else None
-        app.state.throttle = throttle = make_throttle(app, url, redis_prefix)
+        runtime.throttle = throttle = make_throttle(app, url, redis_prefix)
         handle = ThrottleHandle(app, sessionary_loop)
         try:
-            sessionary_loop.call(lambda: fail(throttle, app.state.settings, 3, account="alice"))
+            sessionary_loop.call(lambda: fail(throttle, runtime.settings, 3, account="alice"))
             assert handle.counts("ALICE", client=CLIENT) == ThrottleCounts(client=3, account=3)
 
             reset_throttle(app, sessionary_loop)
@@ -533,7 +537,7 @@ class TestToolkit:
         self, sessionary_app: FastAPI, sessionary_loop: loops.TestLoop, limits: Settings
     ) -> None:
         handle = ThrottleHandle(sessionary_app, sessionary_loop)
-        throttle: LoginThrottle = sessionary_app.state.throttle
+        throttle: LoginThrottle = runtime_of(sessionary_app).throttle
         await throttle.acquire(limits, account="alice", client="unknown", device_id=None)
 
         assert await handle.acounts("Alice") == ThrottleCounts(client=1, account=1)

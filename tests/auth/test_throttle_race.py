@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.core.security import PasswordHasher
+from sessionary.runtime import runtime_of
 from sessionary.testing import DEFAULT_PASSWORD, SettingsOverride, ThrottleHandle, UserFactory
 
 from .live import live_server
@@ -63,16 +64,16 @@ async def storage(
     """The app's throttle, in memory or in real Redis (under a prefix of this test's own)."""
     settings.set(login_failures_per_account=LIMIT, login_failures_per_client=LIMIT * 10)
     url = REDIS_URL if request.param == "redis" else None
-    own = sessionary_app.state.settings.model_copy(
+    own = runtime_of(sessionary_app).settings.model_copy(
         update={"redis_url": url, "redis_key_prefix": f"sessionary-test:{uuid.uuid4().hex}:"}
     )
     throttle = LoginThrottle(own)
-    previous = sessionary_app.state.throttle
-    sessionary_app.state.throttle = throttle
+    previous = runtime_of(sessionary_app).throttle
+    runtime_of(sessionary_app).throttle = throttle
     try:
         yield throttle
     finally:
-        sessionary_app.state.throttle = previous
+        runtime_of(sessionary_app).throttle = previous
         await throttle.reset()
         await throttle.close()
 

@@ -6,7 +6,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -315,4 +317,80 @@ class TestServeOptions:
         result = runner.invoke(app, ["serve"], env={"SESSIONARY_SESSION_IDLE_TIMEOUT": "1"})
 
         assert_one_line_error(result, "SESSIONARY_SESSION_IDLE_TIMEOUT")
+        assert uvicorn_calls == []
+
+
+EMBEDDER = """
+from fastapi import FastAPI
+
+from sessionary import Settings, install
+
+app = FastAPI()
+install(app, Settings(log_level="WARNING"))
+bare = FastAPI()
+
+
+@app.get("/mine")
+async def mine() -> dict[str, str]:
+    return {"app": "mine"}
+"""
+
+
+class TestServeYourOwnApp:
+    """``serve --app module:attribute``: the developer's app, checked before uvicorn starts."""
+
+    @pytest.fixture
+    def uvicorn_calls(self, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = []
+        monkeypatch.setattr(
+            uvicorn,
+            "run",
+            lambda app, **options: calls.append({"app": app, "log_level": options["log_level"]}),
+        )
+        return calls
+
+    @pytest.fixture
+    def project(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+        """A project directory holding a module (a new name each time), as the cwd."""
+        name = f"embedder_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{name}.py").write_text(EMBEDDER)
+        (tmp_path / "broken.py").write_text("raise RuntimeError('no config\\nsecond line')\n")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(sys, "path", list(sys.path))  # serve adds the cwd; put it back
+        yield name
+        for module in (name, "broken"):
+            sys.modules.pop(module, None)
+
+    def test_the_apps_import_string_reaches_uvicorn(
+        self, runner: CliRunner, uvicorn_calls: list[dict[str, Any]], project: str
+    ) -> None:
+        result = runner.invoke(app, ["serve", "--app", f"{project}:app"])
+
+        assert result.exit_code == 0, result.output
+        # The log level is the one the app was installed with, not the environment's.
+        assert uvicorn_calls == [{"app": f"{project}:app", "log_level": "warning"}]
+
+    @pytest.mark.parametrize(
+        ("spec", "fragment"),
+        [
+            ("{project}", "expected module:attribute"),
+            (":app", "expected module:attribute"),
+            ("no_such_module_here:app", "cannot import no_such_module_here: ModuleNotFoundError"),
+            ("broken:app", "cannot import broken: RuntimeError: no config"),
+            ("{project}:nothing", "has no attribute nothing"),
+            ("{project}:bare", "Sessionary is not installed on it"),
+            ("{project}:install.__name__", "is not an ASGI app"),
+        ],
+    )
+    def test_a_bad_spec_is_one_line_before_uvicorn_starts(
+        self,
+        runner: CliRunner,
+        uvicorn_calls: list[dict[str, Any]],
+        project: str,
+        spec: str,
+        fragment: str,
+    ) -> None:
+        result = runner.invoke(app, ["serve", "--app", spec.format(project=project)])
+
+        assert_one_line_error(result, fragment)
         assert uvicorn_calls == []

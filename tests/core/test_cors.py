@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from sessionary.app import create_app
 from sessionary.config import Settings
+from sessionary.runtime import runtime_of
 from sessionary.testing import DEFAULT_PASSWORD, SessionaryTestClient, UserFactory
 
 FRONTEND = "https://front.example"
@@ -37,13 +38,14 @@ def cors_client(
     made: list[tuple[FastAPI, SessionaryTestClient]] = []
 
     def make(origins: list[str], *, origin: str = FRONTEND) -> SessionaryTestClient:
-        current: Settings = sessionary_app.state.settings
+        current: Settings = runtime_of(sessionary_app).settings
         settings = Settings.model_validate({**current.model_dump(), "cors_origins": origins})
         app = create_app(settings)
-        app.state.hasher.close()
-        app.state.hasher = sessionary_app.state.hasher
-        app.state.database = sessionary_app.state.database
-        app.state.throttle = sessionary_app.state.throttle  # no Redis clients of its own
+        runtime, shared = runtime_of(app), runtime_of(sessionary_app)
+        runtime.hasher.close()
+        runtime.hasher = shared.hasher
+        runtime.database = shared.database
+        runtime.throttle = shared.throttle  # no Redis clients of its own
         test_client = SessionaryTestClient(app, portal=sessionary_portal, origin=origin)
         test_client.cookies = client.cookies
         made.append((app, test_client))

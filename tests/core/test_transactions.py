@@ -23,6 +23,7 @@ from sessionary import migrations
 from sessionary.app import create_app
 from sessionary.config import Settings
 from sessionary.errors import Conflict
+from sessionary.runtime import runtime_of
 from sessionary.sessions import service as sessions_service
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD, SyncDB, UserFactory
@@ -207,9 +208,9 @@ class TestHandlerFailureRollsBack:
 
 async def _create_user(app_settings: Settings, username: str) -> None:
     app = create_app(app_settings)
-    hasher = app.state.hasher
+    hasher = runtime_of(app).hasher
     try:
-        async with app.state.database.write() as session:
+        async with runtime_of(app).database.write() as session:
             await users_service.create_user(
                 session,
                 hasher,
@@ -219,7 +220,7 @@ async def _create_user(app_settings: Settings, username: str) -> None:
                 password_hash=cached_hash(hasher, DEFAULT_PASSWORD),
             )
             await session.commit()
-        await app.state.database.stop()
+        await runtime_of(app).database.stop()
     finally:
         hasher.close()
 
@@ -274,7 +275,7 @@ class TestRealSqliteLock:
                 assert COOKIE in client.cookies
                 assert client.get("/users/me").json()["username"] == "alice"
         finally:
-            app.state.hasher.close()
+            runtime_of(app).hasher.close()
 
         path = scratch_sqlite.database_url.removeprefix("sqlite+aiosqlite:///")
         with closing(sqlite3.connect(path)) as check:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sessionary.app import create_app
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
+from sessionary.runtime import runtime_of
 from sessionary.testing import loops
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -24,22 +25,22 @@ def use_throttle(
     sessionary_app: FastAPI, sessionary_loop: loops.TestLoop
 ) -> Iterator[list[LoginThrottle]]:
     """Swap in throttles on other storage for one test (closed and restored afterwards)."""
-    original = sessionary_app.state.throttle
+    original = runtime_of(sessionary_app).throttle
     used: list[LoginThrottle] = []
     yield used
-    sessionary_app.state.throttle = original
+    runtime_of(sessionary_app).throttle = original
     for throttle in used:
         sessionary_loop.call(throttle.close)
 
 
 def _install(app: FastAPI, used: list[LoginThrottle], redis_url: str | None) -> None:
-    settings: Settings = app.state.settings
+    settings: Settings = runtime_of(app).settings
     prefix = f"sessionary-test:{uuid.uuid4().hex}:"
     throttle = LoginThrottle(
         settings.model_copy(update={"redis_url": redis_url, "redis_key_prefix": prefix})
     )
     used.append(throttle)
-    app.state.throttle = throttle
+    runtime_of(app).throttle = throttle
 
 
 class TestReadyWithRedis:
@@ -85,7 +86,7 @@ def test_database_down_with_redis_up_names_the_database() -> None:
         with TestClient(app, base_url="https://testserver") as client:
             response = client.get("/health/ready")
     finally:
-        app.state.hasher.close()
+        runtime_of(app).hasher.close()
 
     assert response.status_code == 503
     assert response.json() == {

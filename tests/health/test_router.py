@@ -15,6 +15,7 @@ from sessionary import migrations
 from sessionary.app import create_app
 from sessionary.config import Settings
 from sessionary.core.security import new_token
+from sessionary.runtime import runtime_of
 
 # Port 1 on loopback: nothing listens there, so every connection is refused at once.
 DOWN_URL = "postgresql+asyncpg://postgres@127.0.0.1:1/down_test"
@@ -45,7 +46,7 @@ class TestReady:
 def down_app() -> Iterator[FastAPI]:
     app = create_app(Settings(database_url=DOWN_URL, _env_file=None))
     yield app
-    app.state.hasher.close()
+    runtime_of(app).hasher.close()
 
 
 def _assert_unavailable(response: Any) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from sessionary import clock
 from sessionary.notes.models import Note
+from sessionary.runtime import runtime_of
 from sessionary.testing import (
     ANON,
     ApiKeyPrincipal,
@@ -21,6 +22,7 @@ from sessionary.testing import (
     UserFactory,
     matrix_object,
 )
+from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import PortalLoop
 from sessionary.users.models import User
 
@@ -125,7 +127,9 @@ class TestTheSignatureBeforeFactoryContext:
                     session.add(memo)
                 return memo
 
-        plain = Plain(sessionary_app.state.database, PortalLoop(sessionary_portal))
+        database = runtime_of(sessionary_app).database
+        assert isinstance(database, TestProvider)
+        plain = Plain(database, PortalLoop(sessionary_portal))
 
         plain(owner=user_factory())
 

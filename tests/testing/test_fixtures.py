@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 
 import builder_app
 from sessionary import clock as app_clock
+from sessionary.runtime import runtime_of
 from sessionary.sessions.models import LoginSession
 from sessionary.roles.permissions import Permission
 from sessionary.testing import DEFAULT_PASSWORD
@@ -52,7 +53,7 @@ class TestSessionaryApp:
 class TestSettings:
     def test_1_a_change_applies_at_once(self, settings, client, user_factory, sessionary_app):
         settings.session_cookie_name = "changed_cookie"
-        assert sessionary_app.state.settings.session_cookie_name == "changed_cookie"
+        assert runtime_of(sessionary_app).settings.session_cookie_name == "changed_cookie"
         user_factory(username="alice")
         response = log_in(client, "alice")
         assert response.status_code == 200, response.text

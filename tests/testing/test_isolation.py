@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from helpers import BASE_URL, EMPTY, log_in, rows
+from sessionary.runtime import runtime_of
 from sessionary.main import app
 from sessionary.users import service as users_service
 
@@ -80,7 +81,7 @@ def test_c2_tables_are_empty_after_the_with_block_client(db):
 
 
 def test_d1_db_run_commits(db, sessionary_app):
-    hasher = sessionary_app.state.hasher
+    hasher = runtime_of(sessionary_app).hasher
 
     async def create(session):
         await users_service.create_user(

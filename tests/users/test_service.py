@@ -16,6 +16,7 @@ from sessionary.core.password_policy import MAX_LENGTH, MIN_LENGTH, policy_viola
 from sessionary.errors import Conflict, InvalidInput, NotFound
 from sessionary.roles.models import UserRole
 from sessionary.roles.permissions import MEMBER
+from sessionary.runtime import runtime_of
 from sessionary.testing import Clock, SyncDB
 from sessionary.users import service as users_service
 from sessionary.users.models import User
@@ -30,7 +31,7 @@ CreateUser = Callable[..., User]
 @pytest.fixture
 def create_user(db: SyncDB, sessionary_app: FastAPI) -> CreateUser:
     """``create_user(username, email=…, password=…, roles=…)`` through the real service."""
-    hasher = sessionary_app.state.hasher
+    hasher = runtime_of(sessionary_app).hasher
 
     def create(
         username: str,
@@ -91,7 +92,7 @@ class TestUsernameUniqueness:
         self, db: SyncDB, sessionary_app: FastAPI, create_user: CreateUser
     ) -> None:
         create_user("alice")
-        hasher = sessionary_app.state.hasher
+        hasher = runtime_of(sessionary_app).hasher
 
         async def racing(session: AsyncSession) -> User:
             # The twin's existence check ran before "alice" committed: it sees nobody.
@@ -252,7 +253,7 @@ class TestTimestamps:
         clock.set(datetime(2031, 5, 7, 6, 30, tzinfo=UTC))
         alice = create_user("alice")
 
-        if sessionary_app.state.settings.is_sqlite:
+        if runtime_of(sessionary_app).settings.is_sqlite:
             raw = db.scalar(text("SELECT created_at FROM users WHERE id = :id"), {"id": alice.id})
             assert str(raw).startswith("2031-05-07 06:30:00")
         else:
@@ -271,7 +272,7 @@ class TestEmailShape:
     def test_malformed_email_is_invalid_input(
         self, db: SyncDB, sessionary_app: FastAPI, email: str
     ) -> None:
-        hasher = sessionary_app.state.hasher
+        hasher = runtime_of(sessionary_app).hasher
         with pytest.raises(InvalidInput, match="Email must look like"):
             db.run(
                 lambda session: users_service.create_user(
