@@ -14,7 +14,7 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install run test test-sqlite test-postgres lint format typecheck check migration bench bench-isolation clean
+.PHONY: help install run test test-sqlite test-postgres test-examples lint format typecheck check migration bench bench-isolation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,7 @@ test: install ## Run the suite on SQLite, then on PostgreSQL + Redis when their 
 	else \
 		echo "SESSIONARY_TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
 	fi
+	$(MAKE) --no-print-directory test-examples
 
 test-sqlite:
 	@echo "== tests on SQLite =="
@@ -49,6 +50,9 @@ test-postgres:
 	@echo "== tests on $${SESSIONARY_TEST_DATABASE_URL%%://*} =="
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
+test-examples: install ## The apps in examples/, on Sessionary installed from a wheel into a fresh venv
+	UV=$(UV) PYTHON=$(PYTHON) examples/test-from-wheel
+
 lint: install ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,8 +61,9 @@ format: install ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: install ## mypy (strict)
+typecheck: install ## mypy (strict), the package and the example apps
 	$(BIN)/mypy
+	for app in examples/*/; do (cd $$app && $(abspath $(BIN))/mypy) || exit 1; done
 
 check: lint typecheck test ## Everything CI runs
 

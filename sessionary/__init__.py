@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "PermissionDenied": "sessionary.errors",
     "PreconditionFailed": "sessionary.errors",
     "PermissionSet": "sessionary.identity.permissions",
+    "UndeclaredPermission": "sessionary.identity.permissions",
     "Principal": "sessionary.identity.principal",
     "RouterGroup": "sessionary.app",
     "Runtime": "sessionary.runtime",
@@ -50,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "UTCDateTime": "sessionary.core.models",
     "create_app": "sessionary.app",
     "declare_role": "sessionary.identity.permissions",
+    "run_migrations": "sessionary.migrations.environment",
     "install": "sessionary.app",
     "now": "sessionary.clock",
     "require": "sessionary.identity.dependencies",
@@ -84,8 +86,13 @@ if TYPE_CHECKING:  # the same names, for type checkers
         require,
         require_fresh,
     )
-    from sessionary.identity.permissions import PermissionSet, declare_role
+    from sessionary.identity.permissions import (
+        PermissionSet,
+        UndeclaredPermission,
+        declare_role,
+    )
     from sessionary.identity.principal import Principal
+    from sessionary.migrations.environment import run_migrations
     from sessionary.runtime import Runtime
 
 __all__ = [
@@ -111,12 +118,14 @@ __all__ = [
     "Settings",
     "Throttled",
     "UTCDateTime",
+    "UndeclaredPermission",
     "create_app",
     "declare_role",
     "install",
     "now",
     "require",
     "require_fresh",
+    "run_migrations",
 ]
 
 

@@ -102,3 +102,9 @@ class TestImportCost:
         )
 
         assert result.stdout.strip() == "[]"
+
+
+def test_the_package_says_it_is_typed() -> None:
+    """PEP 561: without the marker an app's mypy would treat every import from sessionary as
+    untyped (``require(...)`` and ``Factory[T]`` checks included)."""
+    assert (Path(sessionary.__file__).parent / "py.typed").is_file()

@@ -12,7 +12,7 @@ _ENV = '''\
 """Alembic environment of this app. Sessionary's migrations are the branch `sessionary`,
 this directory's versions/ the app's own; `sessionary db` and the test plugin run both."""
 
-from sessionary.migrations import run_migrations
+from sessionary import run_migrations
 
 {models}
 
