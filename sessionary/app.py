@@ -21,10 +21,8 @@ from sessionary.api_keys.credential import BearerKey
 from sessionary.api_keys.router import router as api_keys_router
 from sessionary.audit.router import router as audit_router
 from sessionary.auth.router import router as auth_router
-from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.csrf import LOGIN_PATHS, CSRFMiddleware, normalise_origin
-from sessionary.core.db import Database
 from sessionary.core.headers import SecurityHeadersMiddleware
 from sessionary.core.logging import configure_logging
 from sessionary.core.methods import register_method_handler
@@ -32,7 +30,6 @@ from sessionary.core.openapi import install as install_contract
 from sessionary.core.redirects import install as install_relative_redirects
 from sessionary.core.request_limits import RequestLimitsMiddleware
 from sessionary.core.runtime import STATE_KEY
-from sessionary.core.security import PasswordHasher
 from sessionary.errors import register_error_handlers
 from sessionary.health.router import router as health_router
 from sessionary.identity.permissions import check_routes
@@ -119,9 +116,7 @@ def _chain_lifespan(app: FastAPI, runtime: Runtime) -> None:
             async with own(started) as state:
                 yield state
         finally:
-            await database.stop()
-            await runtime.throttle.close()
-            runtime.hasher.close()
+            await runtime.close()
 
     app.router.lifespan_context = lifespan
 
@@ -145,16 +140,8 @@ def install(
     prefix, groups = _check_prefix(prefix), _check_routers(routers)
     settings = settings or Settings()
     configure_logging(settings)
-    runtime = Runtime(
-        settings=settings,
-        database=Database(settings),
-        hasher=PasswordHasher(
-            memory_cost=settings.password_memory_cost,
-            time_cost=settings.password_time_cost,
-            parallelism=settings.password_parallelism,
-            threads=settings.password_hash_threads,
-        ),
-        throttle=LoginThrottle(settings),
+    runtime = Runtime.build(
+        settings,
         credentials=(BearerKey(), CookieSession()),
         prefix=prefix,
         routers=groups,

@@ -1,8 +1,9 @@
 """What Sessionary keeps for one app (``app.state.sessionary``), put there by ``install``.
 
-One object instead of several ``app.state`` attributes: the start of the request-scoped
-context. It lives here, beside ``app.py``, because it holds objects of features (the login
-throttle); ``core`` reads it through :class:`sessionary.core.runtime.CoreRuntime`.
+One object instead of several ``app.state`` attributes; a unit of work sees it through
+:class:`sessionary.context.Context`. It lives here, beside ``app.py``, because it holds
+objects of features (the login throttle); ``core`` reads it through
+:class:`sessionary.core.runtime.CoreRuntime`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,42 @@ class Runtime:
     # Where Sessionary's routes are mounted ("" or "/api"), and which router groups.
     prefix: str = ""
     routers: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        hash_threads: int | None = None,
+        credentials: tuple[CredentialResolver, ...] = (),
+        prefix: str = "",
+        routers: frozenset[str] = frozenset(),
+    ) -> Runtime:
+        """The runtime ``settings`` describe. Nothing connects yet: the database starts in the
+        app's lifespan (or on first use), the throttle's storage on its first attempt.
+        ``hash_threads`` overrides ``password_hash_threads`` (one command hashes once)."""
+        return cls(
+            settings=settings,
+            database=Database(settings),
+            hasher=PasswordHasher(
+                memory_cost=settings.password_memory_cost,
+                time_cost=settings.password_time_cost,
+                parallelism=settings.password_parallelism,
+                threads=hash_threads or settings.password_hash_threads,
+            ),
+            throttle=LoginThrottle(settings),
+            credentials=credentials,
+            prefix=prefix,
+            routers=routers,
+        )
+
+    async def close(self) -> None:
+        """Release what the runtime holds: pools, the throttle's storage, hashing threads."""
+        try:
+            await self.database.stop()
+        finally:
+            await self.throttle.close()
+            self.hasher.close()
 
 
 def runtime_of(app: Starlette) -> Runtime:

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from sessionary.auth.service import Attempt
 from sessionary.auth.throttle import LoginThrottle
+from sessionary.auth.verification import Attempt
 from sessionary.core.client import client_bucket
 from sessionary.core.http import client_ip
 from sessionary.core.openapi import answers

@@ -10,7 +10,7 @@ from sessionary.audit import service as audit
 from sessionary.audit.service import EventType
 from sessionary.auth import service as auth_service
 from sessionary.auth.cookies import set_device_cookie
-from sessionary.auth.dependencies import DEVICE_COOKIE, LoginAttempt, ThrottleDep
+from sessionary.auth.dependencies import DEVICE_COOKIE, LoginAttempt
 from sessionary.auth.schemas import (
     LoginRequest,
     LoginResponse,
@@ -18,7 +18,8 @@ from sessionary.auth.schemas import (
     RegisterRequest,
     SessionRead,
 )
-from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
+from sessionary.context import ContextDep
+from sessionary.core.dependencies import DbSession, SettingsDep
 from sessionary.core.inputs import ResourceId
 from sessionary.core.openapi import answers
 from sessionary.core.pagination import Page, PageParams, page_of
@@ -47,30 +48,16 @@ _AUTHENTICATED: dict[int | str, dict[str, Any]] = {401: {"description": "No vali
     "/login/", response_model=LoginResponse, responses=_LOGIN_ERRORS, summary="Login (alias)"
 )
 async def login(
-    body: LoginRequest,
-    response: Response,
-    db: DbSession,
-    database: DatabaseDep,
-    hasher: HasherDep,
-    throttle: ThrottleDep,
-    settings: SettingsDep,
-    attempt: LoginAttempt,
+    body: LoginRequest, response: Response, ctx: ContextDep, attempt: LoginAttempt
 ) -> LoginResponse:
     """Check a username and password; on success set the session cookie."""
     result = await auth_service.login(
-        db,
-        database,
-        hasher,
-        throttle,
-        settings,
-        username=body.username,
-        password=body.password,
-        attempt=attempt,
+        ctx, username=body.username, password=body.password, attempt=attempt
     )
     issued = result.session
-    set_session_cookie(response, settings, issued.token, issued.absolute_expires_at)
+    set_session_cookie(response, ctx.settings, issued.token, issued.absolute_expires_at)
     if result.device_token:
-        set_device_cookie(response, settings, DEVICE_COOKIE, result.device_token)
+        set_device_cookie(response, ctx.settings, DEVICE_COOKIE, result.device_token)
     return LoginResponse(
         user_id=issued.user_id, username=issued.username, expires_at=issued.absolute_expires_at
     )
@@ -150,19 +137,10 @@ async def revoke_my_session(
     responses={**_AUTHENTICATED, 429: _LOGIN_ERRORS[429], 503: _LOGIN_ERRORS[503]},
 )
 async def reauthenticate(
-    body: ReauthRequest,
-    principal: SessionPrincipal,
-    db: DbSession,
-    database: DatabaseDep,
-    hasher: HasherDep,
-    throttle: ThrottleDep,
-    settings: SettingsDep,
-    attempt: LoginAttempt,
+    body: ReauthRequest, principal: SessionPrincipal, ctx: ContextDep, attempt: LoginAttempt
 ) -> Response:
     """Enter the password again: the session counts as freshly authenticated."""
-    await auth_service.reauthenticate(
-        db, database, hasher, throttle, settings, principal, password=body.password, attempt=attempt
-    )
+    await auth_service.reauthenticate(ctx, principal, password=body.password, attempt=attempt)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -186,20 +164,10 @@ def registration_enabled(settings: SettingsDep) -> None:
         503: _LOGIN_ERRORS[503],
     },
 )
-async def register(
-    body: RegisterRequest,
-    db: DbSession,
-    hasher: HasherDep,
-    throttle: ThrottleDep,
-    settings: SettingsDep,
-    attempt: LoginAttempt,
-) -> UserRead:
+async def register(body: RegisterRequest, ctx: ContextDep, attempt: LoginAttempt) -> UserRead:
     """Sign up as a member (only when SESSIONARY_ALLOW_REGISTRATION=true)."""
     user = await auth_service.register(
-        db,
-        hasher,
-        throttle,
-        settings,
+        ctx,
         username=body.username,
         email=body.email,
         password=body.password,

@@ -1,4 +1,4 @@
-"""What every command shares: settings, the database provider, one-line errors."""
+"""What every command shares: settings, a unit of work, one-line errors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.config import Settings
-from sessionary.core.db import Database, InvalidDatabaseURL
-from sessionary.core.security import PasswordHasher
+from sessionary.context import Context
+from sessionary.core.db import InvalidDatabaseURL
 from sessionary.errors import SessionaryError
 from sessionary.identity.origin import Origin
+from sessionary.runtime import Runtime
 from sessionary.users.actors import Operator
 
 T = TypeVar("T")
@@ -63,25 +63,17 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         fail(_describe(exc))
 
 
-def make_hasher(settings: Settings) -> PasswordHasher:
-    return PasswordHasher(
-        memory_cost=settings.password_memory_cost,
-        time_cost=settings.password_time_cost,
-        parallelism=settings.password_parallelism,
-        threads=1,
-    )
-
-
 @asynccontextmanager
-async def transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One transaction: committed when the block succeeds, nothing half-made otherwise."""
-    database = Database(settings)
+async def unit_of_work(settings: Settings) -> AsyncIterator[Context]:
+    """One command's work in one transaction: committed when the block succeeds, nothing
+    half-made otherwise. Its runtime hashes on one thread (a command hashes once at most)."""
+    runtime = Runtime.build(settings, hash_threads=1)
     try:
-        async with database.write() as session:
-            yield session
+        async with runtime.database.write() as session:
+            yield Context(session, runtime)
             await session.commit()
     finally:
-        await database.stop()
+        await runtime.close()
 
 
 def read_password(password_stdin: bool, *, confirm: bool = True) -> str:
@@ -99,15 +91,13 @@ def read_password(password_stdin: bool, *, confirm: bool = True) -> str:
     return value
 
 
-def run_as_operator(
-    settings: Settings, work: Callable[[AsyncSession, Operator], Awaitable[T]]
-) -> T:
-    """``work(db, operator)`` in one committed transaction, the OS user as the actor that
+def run_as_operator(settings: Settings, work: Callable[[Context, Operator], Awaitable[T]]) -> T:
+    """``work(ctx, operator)`` in one committed unit of work, the OS user as the actor that
     the service verbs check and audit; errors become one line and exit 1."""
     operator = Operator.current()
 
     async def call() -> T:
-        async with transaction(settings) as db:
-            return await work(db, operator)
+        async with unit_of_work(settings) as ctx:
+            return await work(ctx, operator)
 
     return run(call)

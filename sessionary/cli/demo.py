@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sessionary.cli._runtime import load_settings, make_hasher, run, transaction
+from sessionary.cli._runtime import load_settings, run, unit_of_work
 from sessionary.users import service as users_service
 
 
@@ -13,8 +13,8 @@ def demo() -> None:
     settings = load_settings()
 
     async def work() -> users_service.DemoResult:
-        async with transaction(settings) as db:
-            return await users_service.load_demo_users(db, make_hasher(settings))
+        async with unit_of_work(settings) as ctx:
+            return await users_service.load_demo_users(ctx.db, ctx.hasher)
 
     result = run(work)
     for name, reason in result.policy_bypassed.items():

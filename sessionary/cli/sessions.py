@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.auth import devices
-from sessionary.cli._runtime import CLI_ORIGIN, load_settings, run, run_as_operator, transaction
+from sessionary.cli._runtime import CLI_ORIGIN, load_settings, run, run_as_operator, unit_of_work
+from sessionary.context import Context
 from sessionary.sessions import service as sessions_service
 from sessionary.users import admin as users_admin
 from sessionary.users import service as users_service
@@ -24,9 +24,9 @@ def purge() -> None:
     settings = load_settings()
 
     async def work() -> tuple[int, int]:
-        async with transaction(settings) as db:
-            purged = await sessions_service.purge(db, settings)
-            return purged, await devices.purge_devices(db, settings)
+        async with unit_of_work(settings) as ctx:
+            purged = await sessions_service.purge(ctx.db, settings)
+            return purged, await devices.purge_devices(ctx.db, settings)
 
     sessions_purged, devices_purged = run(work)
     typer.echo(f"purged {sessions_purged} session(s)")
@@ -38,8 +38,8 @@ def revoke(user: Annotated[str, typer.Option("--user", help="Username.")]) -> No
     """Revoke every session of a user."""
     settings = load_settings()
 
-    async def work(db: AsyncSession, operator: Operator) -> int:
-        account = await users_service.get_by_username(db, user)
-        return await users_admin.revoke_sessions_as(db, settings, operator, CLI_ORIGIN, account.id)
+    async def work(ctx: Context, operator: Operator) -> int:
+        account = await users_service.get_by_username(ctx.db, user)
+        return await users_admin.revoke_sessions_as(ctx, operator, CLI_ORIGIN, account.id)
 
     typer.echo(f"revoked {run_as_operator(settings, work)} session(s) of {user}")

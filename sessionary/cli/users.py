@@ -9,15 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionary.cli._runtime import (
-    CLI_ORIGIN,
-    load_settings,
-    make_hasher,
-    read_password,
-    run_as_operator,
-)
+from sessionary.cli._runtime import CLI_ORIGIN, load_settings, read_password, run_as_operator
+from sessionary.context import Context
 from sessionary.users import admin
 from sessionary.users import service as users_service
 from sessionary.users.actors import Operator
@@ -43,9 +37,8 @@ def create(
     settings = load_settings()
     fields = {"username": username, "email": email, "password": password, "roles": role}
 
-    async def work(db: AsyncSession, operator: Operator) -> None:
-        hasher = make_hasher(settings)
-        await admin.create_user_as(db, hasher, settings, operator, CLI_ORIGIN, fields=fields)
+    async def work(ctx: Context, operator: Operator) -> None:
+        await admin.create_user_as(ctx, operator, CLI_ORIGIN, fields=fields)
 
     run_as_operator(settings, work)
     typer.echo(f"created user {username}")
@@ -57,10 +50,9 @@ def set_password(username: str, password_stdin: PasswordStdin = False) -> None:
     password = read_password(password_stdin)
     settings = load_settings()
 
-    async def work(db: AsyncSession, operator: Operator) -> None:
-        user = await users_service.get_by_username(db, username)
-        hasher = make_hasher(settings)
-        await admin.set_password_as(db, settings, hasher, operator, CLI_ORIGIN, user.id, password)
+    async def work(ctx: Context, operator: Operator) -> None:
+        user = await users_service.get_by_username(ctx.db, username)
+        await admin.set_password_as(ctx, operator, CLI_ORIGIN, user.id, password)
 
     run_as_operator(settings, work)
     typer.echo(f"password set for {username}; their sessions were revoked")
@@ -69,11 +61,9 @@ def set_password(username: str, password_stdin: PasswordStdin = False) -> None:
 def _set_active(username: str, *, is_active: bool) -> admin.ActivityChange:
     settings = load_settings()
 
-    async def work(db: AsyncSession, operator: Operator) -> admin.ActivityChange:
-        user = await users_service.get_by_username(db, username)
-        return await admin.set_active(
-            db, settings, operator, CLI_ORIGIN, user.id, is_active=is_active
-        )
+    async def work(ctx: Context, operator: Operator) -> admin.ActivityChange:
+        user = await users_service.get_by_username(ctx.db, username)
+        return await admin.set_active(ctx, operator, CLI_ORIGIN, user.id, is_active=is_active)
 
     return run_as_operator(settings, work)
 

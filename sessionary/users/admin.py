@@ -2,7 +2,8 @@
 or an operator at the command line (``sessionary users …``, ``sessionary sessions revoke``).
 
 Each verb checks the rules (:mod:`sessionary.users.rules`) and records its own audit event,
-so both doors act alike; who acted is told by :mod:`sessionary.users.actors`.
+so both doors act alike; who acted is told by :mod:`sessionary.users.actors`. A verb takes
+the unit's :class:`~sessionary.context.Context`; the reads below it, the transaction alone.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary import clock
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType
-from sessionary.config import Settings
+from sessionary.context import Context
 from sessionary.core.pagination import PageRequest
-from sessionary.core.security import PasswordHasher
 from sessionary.errors import NotFound
 from sessionary.identity.origin import Origin
 from sessionary.roles.models import UserRole
@@ -89,24 +89,19 @@ async def _record(
 
 
 async def create_user_as(
-    db: AsyncSession,
-    hasher: PasswordHasher,
-    settings: Settings,
-    actor: Actor,
-    origin: Origin,
-    *,
-    fields: dict[str, Any],
+    ctx: Context, actor: Actor, origin: Origin, *, fields: dict[str, Any]
 ) -> UserWithRoles:
     """``POST /users``: the given roles (which need the right to assign them), else the
     default role when the creator could grant it (:func:`rules.default_roles`)."""
+    db = ctx.db
     if fields.get("roles") is not None:
-        rules.check_may_assign(actor, settings)
+        rules.check_may_assign(actor, ctx.settings)
         roles = await rules.checked_roles(db, actor, fields["roles"])
     else:
         roles = await rules.default_roles(db, actor)
     user = await users_service.create_user(
         db,
-        hasher,
+        ctx.hasher,
         username=fields["username"],
         email=fields["email"],
         password=fields["password"],
@@ -117,16 +112,12 @@ async def create_user_as(
 
 
 async def update_user_as(
-    db: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    origin: Origin,
-    user_id: int,
-    changes: dict[str, Any],
+    ctx: Context, actor: Actor, origin: Origin, user_id: int, changes: dict[str, Any]
 ) -> UserWithRoles:
     """``PATCH /users/{id}``: ``email``, ``is_active`` and ``roles``, each only when given."""
+    db = ctx.db
     if changes.get("roles") is not None:
-        rules.check_may_assign(actor, settings)
+        rules.check_may_assign(actor, ctx.settings)
     user, roles = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
     new_roles = roles
@@ -143,7 +134,7 @@ async def update_user_as(
         detail = {"before": roles, "after": new_roles}
         await _record(db, EventType.USER_ROLES_CHANGED, actor, origin, user, detail)
     if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
-        await _switch_active(db, settings, actor, origin, user, is_active=changes["is_active"])
+        await _switch_active(ctx, actor, origin, user, is_active=changes["is_active"])
     return user, new_roles
 
 
@@ -159,42 +150,32 @@ async def _replace_roles(
 
 
 async def set_active(
-    db: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    origin: Origin,
-    user_id: int,
-    *,
-    is_active: bool,
+    ctx: Context, actor: Actor, origin: Origin, user_id: int, *, is_active: bool
 ) -> ActivityChange:
     """Activate or deactivate a user (``sessionary users activate|deactivate``); nothing
     happens, and nothing is recorded, when they already are so."""
+    db = ctx.db
     user, roles = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
     if user.is_active == is_active:
         return ActivityChange(changed=False)
     if not is_active:
         await rules.check_not_last_admin(db, user, roles)
-    revoked = await _switch_active(db, settings, actor, origin, user, is_active=is_active)
+    revoked = await _switch_active(ctx, actor, origin, user, is_active=is_active)
     return ActivityChange(changed=True, sessions_revoked=revoked)
 
 
 async def _switch_active(
-    db: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    origin: Origin,
-    user: User,
-    *,
-    is_active: bool,
+    ctx: Context, actor: Actor, origin: Origin, user: User, *, is_active: bool
 ) -> int:
     """Flip ``is_active`` (rules already checked); returns the sessions a deactivation ended."""
+    db = ctx.db
     if is_active:
         user.is_active, user.updated_at = True, clock.now()
         await db.flush()
         await _record(db, EventType.USER_UPDATED, actor, origin, user, {"fields": ["is_active"]})
         return 0
-    revoked = await users_service.deactivate(db, settings, user)
+    revoked = await users_service.deactivate(db, ctx.settings, user)
     # deactivate() writes with a Core UPDATE; keep the loaded row in step for the response.
     user.is_active = False
     detail = {"sessions_revoked": revoked}
@@ -203,40 +184,35 @@ async def _switch_active(
 
 
 async def set_password_as(
-    db: AsyncSession,
-    settings: Settings,
-    hasher: PasswordHasher,
-    actor: Actor,
-    origin: Origin,
-    user_id: int,
-    password: str,
+    ctx: Context, actor: Actor, origin: Origin, user_id: int, password: str
 ) -> int:
     """Set someone's password (policy enforced), ending their sessions and remembered
     devices; recorded as ``password.changed``. Returns the sessions revoked."""
+    db = ctx.db
     user, _ = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
-    revoked = await users_service.set_password(db, settings, hasher, user, password)
+    revoked = await users_service.set_password(db, ctx.settings, ctx.hasher, user, password)
     detail = {"sessions_revoked": revoked}
     await _record(db, EventType.PASSWORD_CHANGED, actor, origin, user, detail)
     return revoked
 
 
-async def revoke_sessions_as(
-    db: AsyncSession, settings: Settings, actor: Actor, origin: Origin, user_id: int
-) -> int:
+async def revoke_sessions_as(ctx: Context, actor: Actor, origin: Origin, user_id: int) -> int:
     """End every live session of a user, recorded as ``logout_all`` (what the user's own
     ``POST /auth/logout-all`` records). Returns how many."""
+    db = ctx.db
     user, _ = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
-    revoked = await sessions_service.revoke_user_sessions(db, settings, user.id)
+    revoked = await sessions_service.revoke_user_sessions(db, ctx.settings, user.id)
     detail = {"sessions_revoked": revoked}
     await _record(db, EventType.LOGOUT_ALL, actor, origin, user, detail)
     return revoked
 
 
-async def delete_user(db: AsyncSession, actor: Actor, origin: Origin, user_id: int) -> None:
+async def delete_user(ctx: Context, actor: Actor, origin: Origin, user_id: int) -> None:
     """``DELETE /users/{id}``: sessions, keys, role assignments and notes go with it (the
     foreign keys cascade); the audit log, which has no foreign keys, keeps its rows."""
+    db = ctx.db
     user, roles = await get_user(db, user_id)
     await rules.check_outranks(db, actor, user_id)
     await rules.check_not_last_admin(db, user, roles)

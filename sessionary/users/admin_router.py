@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from sessionary.core.dependencies import DbSession, HasherDep, SettingsDep
+from sessionary.context import ContextDep
+from sessionary.core.dependencies import DbSession
 from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
 from sessionary.identity.dependencies import require
@@ -69,18 +70,11 @@ async def read_user(user_id: ResourceId, _: UsersReader, db: DbSession) -> UserR
     responses={**_GUARDED, **_ASSIGNING},
 )
 async def create_user(
-    body: UserCreate,
-    principal: UsersWriter,
-    db: DbSession,
-    hasher: HasherDep,
-    settings: SettingsDep,
-    origin: RequestOrigin,
+    body: UserCreate, principal: UsersWriter, ctx: ContextDep, origin: RequestOrigin
 ) -> UserRead:
     """Create a user with the given roles (roles:assign + fresh re-auth); without roles, a
     member if the caller holds every permission member grants, else a user with no role."""
-    user, roles = await users_admin.create_user_as(
-        db, hasher, settings, principal, origin, fields=body.model_dump()
-    )
+    user, roles = await users_admin.create_user_as(ctx, principal, origin, fields=body.model_dump())
     return user_read(user, roles)
 
 
@@ -91,13 +85,12 @@ async def update_user(
     user_id: ResourceId,
     body: UserUpdate,
     principal: UsersWriter,
-    db: DbSession,
-    settings: SettingsDep,
+    ctx: ContextDep,
     origin: RequestOrigin,
 ) -> UserRead:
     """Change a user's email, activity or roles; deactivation ends all their sessions."""
     user, roles = await users_admin.update_user_as(
-        db, settings, principal, origin, user_id, body.model_dump(exclude_unset=True)
+        ctx, principal, origin, user_id, body.model_dump(exclude_unset=True)
     )
     return user_read(user, roles)
 
@@ -108,8 +101,8 @@ async def update_user(
     responses={**_ONE_USER, 409: {"description": "The last active admin"}},
 )
 async def delete_user(
-    user_id: ResourceId, principal: UsersDeleter, db: DbSession, origin: RequestOrigin
+    user_id: ResourceId, principal: UsersDeleter, ctx: ContextDep, origin: RequestOrigin
 ) -> Response:
     """Delete a user with their sessions, API keys, role assignments and notes."""
-    await users_admin.delete_user(db, principal, origin, user_id)
+    await users_admin.delete_user(ctx, principal, origin, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from sessionary.auth import service as auth_service
-from sessionary.auth.dependencies import LoginAttempt, ThrottleDep
-from sessionary.core.dependencies import DatabaseDep, DbSession, HasherDep, SettingsDep
+from sessionary.auth.dependencies import LoginAttempt
+from sessionary.context import ContextDep
+from sessionary.core.dependencies import DbSession
 from sessionary.identity.dependencies import CurrentPrincipal, FreshPrincipal, SessionPrincipal
 from sessionary.identity.origin import RequestOrigin
 from sessionary.sessions.cookies import set_session_cookie
@@ -66,29 +67,18 @@ async def update_me(
     },
 )
 async def change_password(
-    body: PasswordChange,
-    principal: SessionPrincipal,
-    db: DbSession,
-    database: DatabaseDep,
-    hasher: HasherDep,
-    throttle: ThrottleDep,
-    settings: SettingsDep,
-    attempt: LoginAttempt,
+    body: PasswordChange, principal: SessionPrincipal, ctx: ContextDep, attempt: LoginAttempt
 ) -> Response:
     """Change my password: my other sessions end, this one continues with a new token."""
     token, deadline = await auth_service.change_password(
-        db,
-        database,
-        hasher,
-        throttle,
-        settings,
+        ctx,
         principal,
         current_password=body.current_password,
         new_password=body.new_password,
         attempt=attempt,
     )
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    set_session_cookie(response, settings, token, deadline)
+    set_session_cookie(response, ctx.settings, token, deadline)
     return response
 
 
