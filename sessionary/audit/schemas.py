@@ -1,4 +1,4 @@
-"""The audit event as the API shows it (SPEC §4: the keys are exact)."""
+"""The audit event as the API shows it (docs/security.md "Audit log": the keys are exact)."""
 
 from __future__ import annotations
 

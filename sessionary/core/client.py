@@ -1,4 +1,4 @@
-"""Who is on the other end of a request: the client's address and the scheme it used (SPEC §4).
+"""Who is on the other end of a request: the client's address and the scheme it used.
 
 The socket peer is the client, unless the peer is inside ``SESSIONARY_TRUSTED_PROXIES``. Then
 ``X-Forwarded-For`` is read from the right, where each trusted proxy appended the address it

@@ -1,4 +1,5 @@
-"""CSRF protection by origin checking (SPEC §4), as a pure ASGI middleware.
+"""CSRF protection by origin checking (docs/security.md "Requests from browsers"), as a pure ASGI
+middleware.
 
 Checked: a ``POST``/``PUT``/``PATCH``/``DELETE`` that carries the session cookie, and always the
 login and sign-up routes (login CSRF: a forged login signs the victim into the attacker's

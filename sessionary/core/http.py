@@ -10,7 +10,7 @@ from sessionary.core.runtime import core_runtime
 
 def client_ip(connection: HTTPConnection) -> str | None:
     """The client's address: the socket peer, or the forwarded address when the peer is a
-    trusted proxy (SPEC §4); None when the peer is not an IP (a test client, a UNIX socket)."""
+    trusted proxy; None when the peer is not an IP (a test client, a UNIX socket)."""
     return resolve_client(connection.scope, core_runtime(connection.app).settings).ip
 
 

@@ -1,4 +1,4 @@
-"""Request size limits (SPEC §4), as a pure ASGI middleware.
+"""Request size limits, as a pure ASGI middleware.
 
 - A header (name + value) over ``settings.max_header_bytes`` is 431.
 - A body over ``settings.max_body_bytes`` is 413. A declared ``Content-Length`` is judged before

@@ -26,7 +26,7 @@ ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 class UnknownPermission(InvalidInput):
-    """A permission outside the catalogue (422, SPEC §3)."""
+    """A permission outside the catalogue (422)."""
 
     field = "permissions"
 

@@ -1,4 +1,5 @@
-"""The rules of user administration, checked the same for every actor (SPEC §3).
+"""The rules of user administration, checked the same for every actor (docs/security.md
+"Authorization").
 
 Setting roles needs ``roles:assign`` and a freshly re-authenticated cookie session; nobody
 grants a permission they lack, nor changes, deactivates or deletes a user who holds one
@@ -52,7 +53,7 @@ async def default_roles(db: AsyncSession, actor: Actor) -> list[str]:
 
     The creator knows the new account's password, so a default role they could not grant
     would hand them its permissions (a ``users:write`` holder without API-key rights would
-    gain them). Setting no role still needs only ``users:write``, as SPEC §3 says; the 201
+    gain them). Setting no role still needs only ``users:write`` (documented); the 201
     body shows ``roles: []`` and someone who may grant ``member`` assigns it later.
     """
     if isinstance(actor, Operator):

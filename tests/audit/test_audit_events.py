@@ -1,5 +1,5 @@
-"""GET /audit-events and the events administration records (SPEC §3 Administration, §4 Audit
-log): newest first, filtered by actor, type and time, the shape exact."""
+"""GET /audit-events and the events administration records (docs/security.md "Audit
+log"): newest first, filtered by actor, type and time, the shape exact."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The audit log: every event the app produces, its shape, what it must never hold, and the
-table's append-only, foreign-key-free nature (SPEC §4 "Audit log")."""
+table's append-only, foreign-key-free nature (docs/security.md "Audit log")."""
 
 from __future__ import annotations
 

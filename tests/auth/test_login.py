@@ -1,4 +1,4 @@
-"""POST /auth/login and its alias POST /login/ (SPEC §2, §3 Authentication, §4)."""
+"""POST /auth/login and its alias POST /login/ (docs/security.md "Logins and enumeration")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""POST /auth/reauth and the re-authentication window that guards PATCH /users/me (SPEC §3,
-§4 "Re-authentication")."""
+"""POST /auth/reauth and the re-authentication window that guards PATCH /users/me (docs/security.md
+"Re-authentication")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""POST /auth/register: self sign-up as a member, only when the operator allows it (SPEC §3
-Authentication, §4 "Passwords", §6 optional routes)."""
+"""POST /auth/register: self sign-up as a member, only when the operator allows it (docs/security.md
+"Passwords", README "Configuration")."""
 
 from __future__ import annotations
 

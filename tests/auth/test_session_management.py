@@ -1,5 +1,5 @@
 """Managing my sessions: logout everywhere, the listing, revoking one, the per-user cap and
-the theft signal (SPEC §3 Authentication and "Session semantics", §4)."""
+the theft signal (docs/security.md "Session management")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The login throttle on its own (SPEC §4 "Brute force", "Throttle storage outage"): every
+"""The login throttle on its own (docs/security.md "Brute force"): every
 behaviour against memory storage and real Redis; Redis down fails closed, fast."""
 
 from __future__ import annotations

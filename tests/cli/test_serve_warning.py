@@ -1,4 +1,4 @@
-"""``serve --workers N`` with the in-memory throttle warns that counts are per process (SPEC §6)."""
+"""``serve --workers N`` with the in-memory throttle warns that counts are per process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The client's address and scheme (SPEC §4 "Client address"): the socket peer unless it is a
+"""The client's address and scheme (docs/security.md "Brute force"): the socket peer unless it is a
 trusted proxy, then the right-most untrusted ``X-Forwarded-For`` entry; IPv6 counted per /64."""
 
 from __future__ import annotations

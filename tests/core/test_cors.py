@@ -1,5 +1,5 @@
-"""CORS (SPEC §4): origins in ``SESSIONARY_CORS_ORIGINS`` may call the API with credentials;
-no CORS headers for anyone else, and none at all by default.
+"""CORS (docs/security.md "Requests from browsers"): origins in ``SESSIONARY_CORS_ORIGINS`` may call
+the API with credentials; no CORS headers for anyone else, and none at all by default.
 
 The CORS middleware is built when the app is created, so these tests make an app with the
 setting (sharing the test's isolated database) instead of changing it on the running one.

@@ -1,6 +1,6 @@
-"""CSRF by origin checking (SPEC §4): cookie-carrying unsafe requests and the login routes are
-refused unless their Origin (else Referer, else Sec-Fetch-Site) says they come from a trusted
-origin."""
+"""CSRF by origin checking (docs/security.md "Requests from browsers"): cookie-carrying unsafe
+requests and the login routes are refused unless their Origin (else Referer, else Sec-Fetch-Site)
+says they come from a trusted origin."""
 
 from __future__ import annotations
 

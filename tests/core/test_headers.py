@@ -105,7 +105,7 @@ class TestNoStoreForAnythingAuthenticated:
     def test_renamed_cookie_is_recognised_as_credentials(
         self, login_as: LoginAs, user_factory: UserFactory, settings: SettingsOverride
     ) -> None:
-        # Settings are read per request (SPEC §6): a renamed cookie still marks the
+        # Settings are read per request: a renamed cookie still marks the
         # request as authenticated.
         settings.session_cookie_name = "sid"
         alice = user_factory(username="alice")

@@ -1,5 +1,6 @@
-"""The OpenAPI document is the contract (SPEC §10): both security schemes, every status a route
-really answers, one 422 shape, and schemas that accept exactly what the server accepts."""
+"""The OpenAPI document is the contract (docs/security.md "The OpenAPI contract"): both security
+schemes, every status a route really answers, one 422 shape, and schemas that accept exactly what
+the server accepts."""
 
 from __future__ import annotations
 

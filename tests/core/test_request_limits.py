@@ -1,5 +1,6 @@
-"""Input limits (SPEC §3 Limits, §4): a header over 8 KiB is 431, a body over 1 MiB is 413 —
-judged from Content-Length up front, and for streamed bodies before the endpoint runs."""
+"""Input limits (docs/security.md "Client input never becomes a 5xx"): a header over 8 KiB is 431, a
+body over 1 MiB is 413 — judged from Content-Length up front, and for streamed bodies before the
+endpoint runs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/health/ready reports Redis when the throttle uses it (SPEC §4 "Throttle storage outage")."""
+"""/health/ready reports Redis when the throttle uses it (docs/security.md "Brute force")."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ class TestReadAll:
         note_factory: NoteFactory,
         db: SyncDB,
     ) -> None:
-        # Readable but not writable: still 404 (SPEC: another user's note is a 404), so a
+        # Readable but not writable: still 404 (another user's note is a 404), so a
         # write never says more than "there is nothing here you may change".
         note: Note = note_factory(title="theirs")
         client = _login_with(login_as, role_factory, "notes:read", "notes:write", "notes:read_all")

@@ -1,4 +1,4 @@
-"""GET/POST/PATCH/DELETE /roles: custom permission sets (SPEC §3 Administration, Limits).
+"""GET/POST/PATCH/DELETE /roles: custom permission sets (docs/security.md "Authorization").
 
 Decisions: roles have no id, so ``GET /roles`` is ordered by name; ``admin`` is immutable
 and built-in roles are undeletable, both answered 409 (the caller may write roles, the

@@ -1,5 +1,5 @@
-"""GET/POST/PATCH/DELETE /users: the administrator's view of accounts (SPEC §3
-Administration, Shapes, Limits)."""
+"""GET/POST/PATCH/DELETE /users: the administrator's view of accounts (docs/security.md
+"Authorization")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""DELETE /users/{id}: the user's sessions, keys, devices, role assignments and notes go with
-them (foreign-key cascades, on both engines); the audit log keeps its rows (SPEC §3, §4)."""
+"""DELETE /users/{id}: the user's sessions, keys, devices, role assignments and notes go with them
+(foreign-key cascades, on both engines); the audit log keeps its rows (docs/security.md
+"Authorization", "Audit log")."""
 
 from __future__ import annotations
 

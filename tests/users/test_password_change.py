@@ -1,5 +1,5 @@
 """POST /users/me/password: a new password, my other sessions ended, this one rotated
-(SPEC §3 "Session semantics", §4 "Passwords")."""
+(docs/security.md "Session management", "Passwords")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """PATCH /users/me: a freshly re-authenticated user changes their own email, and nothing else
-(SPEC §3 Authentication and Shapes, §4 "Mass assignment")."""
+(docs/security.md "Re-authentication", "Client input never becomes a 5xx")."""
 
 from __future__ import annotations
 

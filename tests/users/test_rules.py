@@ -1,4 +1,4 @@
-"""The rules behind user administration (SPEC §3 Administration, §4 Re-authentication):
+"""The rules behind user administration (docs/security.md "Authorization", "Re-authentication"):
 no escalation, the last active admin stays, role assignment needs a fresh password."""
 
 from __future__ import annotations
