@@ -31,10 +31,6 @@ def _filters(
     "/audit-events",
     response_model=AuditEventPage,
     dependencies=[Depends(require(Permission.AUDIT_READ))],
-    responses={
-        401: {"description": "No valid session"},
-        403: {"description": "Missing audit:read"},
-    },
 )
 async def list_audit_events(
     db: DbSession, page: PageParams, filters: Annotated[EventFilter, Depends(_filters)]

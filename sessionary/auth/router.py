@@ -40,7 +40,6 @@ _LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many failed attempts; see Retry-After"},
     503: {"description": "Throttle storage unavailable; see Retry-After"},
 }
-_AUTHENTICATED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid session"}}
 
 
 @router.post("/auth/login", response_model=LoginResponse, responses=_LOGIN_ERRORS)
@@ -74,7 +73,10 @@ async def logout(
     return response
 
 
-@router.post("/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTHENTICATED)
+@router.post(
+    "/auth/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 async def logout_all(
     principal: SessionPrincipal, db: DbSession, settings: SettingsDep, origin: RequestOrigin
 ) -> Response:
@@ -93,7 +95,10 @@ async def logout_all(
     return response
 
 
-@router.get("/auth/sessions", response_model=Page[SessionRead], responses=_AUTHENTICATED)
+@router.get(
+    "/auth/sessions",
+    response_model=Page[SessionRead],
+)
 async def list_my_sessions(
     principal: SessionPrincipal, db: DbSession, settings: SettingsDep, page: PageParams
 ) -> Page[SessionRead]:
@@ -117,7 +122,7 @@ async def list_my_sessions(
 @router.delete(
     "/auth/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_AUTHENTICATED, 404: {"description": "Not one of my live sessions"}},
+    responses={404: {"description": "Not one of my live sessions"}},
 )
 async def revoke_my_session(
     session_id: ResourceId,
@@ -134,7 +139,7 @@ async def revoke_my_session(
 @router.post(
     "/auth/reauth",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_AUTHENTICATED, 429: _LOGIN_ERRORS[429], 503: _LOGIN_ERRORS[503]},
+    responses={429: _LOGIN_ERRORS[429], 503: _LOGIN_ERRORS[503]},
 )
 async def reauthenticate(
     body: ReauthRequest, principal: SessionPrincipal, ctx: ContextDep, attempt: LoginAttempt

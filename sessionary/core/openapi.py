@@ -97,17 +97,7 @@ def _tree(dependant: Dependant) -> list[Dependant]:
     return [dependant, *(node for sub in dependant.dependencies for node in _tree(sub))]
 
 
-def route_statuses(route: RouteLike) -> dict[int, str]:
-    """Every error status ``route`` can answer, with a description."""
-    tree = _tree(route.dependant)
-    sources: list[Mapping[int, str]] = [getattr(node.call, ANSWERS, {}) for node in tree]
-    sources.append(_EVERY_ROUTE)
-    if (route.methods or set()) & UNSAFE_METHODS:
-        sources.append(_UNSAFE)
-    if any(node.path_params for node in tree):
-        sources.append(_WITH_PATH)
-    if any(node.body_params for node in tree):
-        sources.append(_WITH_BODY)
+def _joined(sources: list[Mapping[int, str]]) -> dict[int, str]:
     found: dict[int, list[str]] = {}
     for statuses in sources:
         for status, description in statuses.items():
@@ -116,10 +106,35 @@ def route_statuses(route: RouteLike) -> dict[int, str]:
     return {status: "; or ".join(descriptions) for status, descriptions in sorted(found.items())}
 
 
-def _document(operation: dict[str, Any], statuses: Mapping[int, str]) -> None:
+def dependency_statuses(route: RouteLike) -> dict[int, str]:
+    """The statuses ``route``'s dependencies declare with :func:`answers`."""
+    return _joined([getattr(node.call, ANSWERS, {}) for node in _tree(route.dependant)])
+
+
+def route_statuses(route: RouteLike) -> dict[int, str]:
+    """Every error status ``route`` can answer, with a description."""
+    tree = _tree(route.dependant)
+    sources: list[Mapping[int, str]] = [dependency_statuses(route), _EVERY_ROUTE]
+    if (route.methods or set()) & UNSAFE_METHODS:
+        sources.append(_UNSAFE)
+    if any(node.path_params for node in tree):
+        sources.append(_WITH_PATH)
+    if any(node.body_params for node in tree):
+        sources.append(_WITH_BODY)
+    return _joined(sources)
+
+
+def _document(
+    operation: dict[str, Any], statuses: Mapping[int, str], dependencies: Mapping[int, str]
+) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, description in statuses.items():
-        responses.setdefault(str(status), {"description": description})
+        response = responses.setdefault(str(status), {"description": description})
+        # A route's own words for a status come first; what its dependencies answer joins
+        # them (the generic answers of every route, path or body only fill a silence).
+        extra = dependencies.get(status)
+        if extra and extra not in response.get("description", ""):
+            response["description"] = f"{response.get('description', '')}; or {extra}"
     for code, response in responses.items():
         status = int(code)
         if status < 400:
@@ -151,12 +166,12 @@ def complete(schema: dict[str, Any], app: FastAPI, login_path: str | None = "/au
     }
     paths: dict[str, Any] = schema.get("paths", {})
     for route in api_routes(app):
-        statuses = route_statuses(route)
+        statuses, dependencies = route_statuses(route), dependency_statuses(route)
         for method in route.methods or ():
             operation = paths.get(route.path_format or "", {}).get(method.lower())
             if operation is None:
                 continue
-            _document(operation, statuses)
+            _document(operation, statuses, dependencies)
             security: list[dict[str, list[str]]] = operation.get("security", [])
             if {BEARER_SCHEME: []} in security and {COOKIE_SCHEME: []} not in security:
                 # Alternatives: either credential authenticates the request.

@@ -22,18 +22,20 @@ router = APIRouter(tags=["roles"])
 RolesReader = Annotated[Principal, Depends(require(Permission.ROLES_READ))]
 RolesWriter = Annotated[Principal, Depends(require(Permission.ROLES_WRITE))]
 
-_GUARDED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid session"},
-    403: {"description": "Missing the permission, or granting one the caller lacks"},
+_GRANTING: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Granting a permission the caller lacks"}
 }
-_ONE_ROLE: dict[int | str, dict[str, Any]] = {**_GUARDED, 404: {"description": "No such role"}}
+_ONE_ROLE: dict[int | str, dict[str, Any]] = {404: {"description": "No such role"}}
 
 
 def _read(role: Role, permissions: list[str]) -> RoleRead:
     return RoleRead(name=role.name, permissions=permissions, builtin=role.is_builtin)
 
 
-@router.get("/roles", response_model=RolePage, responses=_GUARDED)
+@router.get(
+    "/roles",
+    response_model=RolePage,
+)
 async def list_roles(_: RolesReader, db: DbSession, page: PageParams) -> RolePage:
     """Every role with its permissions, ordered by name (a role's key)."""
     rows = await roles_service.list_page(db, page)
@@ -45,7 +47,7 @@ async def list_roles(_: RolesReader, db: DbSession, page: PageParams) -> RolePag
     status_code=status.HTTP_201_CREATED,
     response_model=RoleRead,
     responses={
-        **_GUARDED,
+        **_GRANTING,
         409: {"description": "A role with this name exists"},
         422: {"description": "Invalid name or unknown permission"},
     },
@@ -65,6 +67,7 @@ async def create_role(
     response_model=RoleRead,
     responses={
         **_ONE_ROLE,
+        **_GRANTING,
         409: {"description": "The admin role is immutable"},
         422: {"description": "Unknown permission"},
     },

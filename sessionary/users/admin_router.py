@@ -35,22 +35,23 @@ UsersReader = Annotated[Principal, Depends(require(Permission.USERS_READ))]
 UsersWriter = Annotated[Principal, Depends(require(Permission.USERS_WRITE))]
 UsersDeleter = Annotated[Principal, Depends(require(Permission.USERS_DELETE))]
 
-_GUARDED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid session"},
-    403: {"description": "Missing the permission, or the user outranks the caller"},
-}
-_ONE_USER: dict[int | str, dict[str, Any]] = {**_GUARDED, 404: {"description": "No such user"}}
+_ONE_USER: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
+_GRANTING = (
+    "Granting a permission the caller lacks, or setting roles without a fresh "
+    "re-authentication (Reauthentication required)"
+)
 _ASSIGNING: dict[int | str, dict[str, Any]] = {
-    403: {
-        "description": "Missing a permission, granting one the caller lacks, or setting roles "
-        "without a fresh re-authentication (Reauthentication required)"
-    },
+    403: {"description": _GRANTING},
     409: {"description": "Username or email taken, or the last active admin"},
     422: {"description": "Unknown role, or the password breaks the policy"},
 }
+_OUTRANKED = "The user outranks the caller"
 
 
-@router.get("/users", response_model=UserPage, responses=_GUARDED)
+@router.get(
+    "/users",
+    response_model=UserPage,
+)
 async def list_users(_: UsersReader, db: DbSession, page: PageParams) -> UserPage:
     """Every user with their roles, by id."""
     rows = await users_admin.list_page(db, page)
@@ -67,7 +68,7 @@ async def read_user(user_id: ResourceId, _: UsersReader, db: DbSession) -> UserR
     "/users",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses={**_GUARDED, **_ASSIGNING},
+    responses=_ASSIGNING,
 )
 async def create_user(
     body: UserCreate, principal: UsersWriter, ctx: ContextDep, origin: RequestOrigin
@@ -79,7 +80,9 @@ async def create_user(
 
 
 @router.patch(
-    "/users/{user_id:user_id}", response_model=UserRead, responses={**_ONE_USER, **_ASSIGNING}
+    "/users/{user_id:user_id}",
+    response_model=UserRead,
+    responses={**_ONE_USER, **_ASSIGNING, 403: {"description": f"{_GRANTING}; or {_OUTRANKED}"}},
 )
 async def update_user(
     user_id: ResourceId,
@@ -98,7 +101,11 @@ async def update_user(
 @router.delete(
     "/users/{user_id:user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_ONE_USER, 409: {"description": "The last active admin"}},
+    responses={
+        **_ONE_USER,
+        403: {"description": _OUTRANKED},
+        409: {"description": "The last active admin"},
+    },
 )
 async def delete_user(
     user_id: ResourceId, principal: UsersDeleter, ctx: ContextDep, origin: RequestOrigin

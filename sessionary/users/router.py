@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
 
 from sessionary.auth import service as auth_service
@@ -18,8 +16,6 @@ from sessionary.users.schemas import PasswordChange, ProtectedData, UserMe, User
 
 router = APIRouter(tags=["users"])
 
-_UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid session"}}
-
 
 def _me(principal: CurrentPrincipal, email: str | None = None) -> UserMe:
     return UserMe(
@@ -33,7 +29,10 @@ def _me(principal: CurrentPrincipal, email: str | None = None) -> UserMe:
     )
 
 
-@router.get("/users/me", response_model=UserMe, responses=_UNAUTHENTICATED)
+@router.get(
+    "/users/me",
+    response_model=UserMe,
+)
 async def read_me(principal: CurrentPrincipal) -> UserMe:
     """The current user with roles and effective permissions."""
     return _me(principal)
@@ -42,11 +41,7 @@ async def read_me(principal: CurrentPrincipal) -> UserMe:
 @router.patch(
     "/users/me",
     response_model=UserMe,
-    responses={
-        **_UNAUTHENTICATED,
-        403: {"description": "Reauthentication required"},
-        409: {"description": "Email already in use"},
-    },
+    responses={409: {"description": "Email already in use"}},
 )
 async def update_me(
     body: UserMeUpdate, principal: FreshPrincipal, db: DbSession, origin: RequestOrigin
@@ -60,7 +55,6 @@ async def update_me(
     "/users/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
-        **_UNAUTHENTICATED,
         400: {"description": "Current password is incorrect"},
         422: {"description": "The new password breaks the policy (the detail says why)"},
         429: {"description": "Too many failed attempts"},
@@ -82,7 +76,10 @@ async def change_password(
     return response
 
 
-@router.get("/protected_data/", response_model=ProtectedData, responses=_UNAUTHENTICATED)
+@router.get(
+    "/protected_data/",
+    response_model=ProtectedData,
+)
 async def protected_data(principal: CurrentPrincipal) -> ProtectedData:
     """The original example's protected route: who am I."""
     return ProtectedData(

@@ -110,6 +110,13 @@ class TestEveryStatusIsDocumented:
                     assert set(getattr(call, ANSWERS, {})) <= statuses, (method, call)
         assert seen == set(expected)
 
+    def test_a_routes_own_words_keep_what_its_dependencies_answer(self, client: TestClient) -> None:
+        responses = openapi(client)["paths"]["/roles"]["post"]["responses"]
+
+        described = responses["403"]["description"]
+        assert described.startswith("Granting a permission the caller lacks")
+        assert "Missing the roles:write permission" in described
+
     def test_what_any_request_can_meet_is_on_every_operation(self, client: TestClient) -> None:
         for method, path, operation in operations(openapi(client)):
             statuses = {int(status) for status in operation["responses"]}
