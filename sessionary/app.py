@@ -24,7 +24,7 @@ from sessionary.auth.router import router as auth_router
 from sessionary.config import Settings
 from sessionary.core.csrf import LOGIN_PATHS, CSRFMiddleware, normalise_origin
 from sessionary.core.headers import SecurityHeadersMiddleware
-from sessionary.core.logging import configure_logging
+from sessionary.core.logging import configure_logging as set_up_logging
 from sessionary.core.methods import register_method_handler
 from sessionary.core.openapi import install as install_contract
 from sessionary.core.redirects import install as install_relative_redirects
@@ -127,19 +127,23 @@ def install(
     *,
     prefix: str = "",
     routers: Iterable[RouterGroup] = DEFAULT_ROUTERS,
+    configure_logging: bool = True,
 ) -> Runtime:
     """Install Sessionary into ``app`` (once): its routers, middleware, handlers and lifespan.
 
     ``settings`` defaults to ``Settings()`` (the ``SESSIONARY_*`` environment). ``prefix``
     (``"/api"``) mounts every chosen router group under it; ``routers`` chooses the groups
     (``DEFAULT_ROUTERS``: all but the ``notes`` example). The app's own lifespan keeps
-    running, inside Sessionary's. Call it before the app serves its first request.
+    running, inside Sessionary's. ``configure_logging=False`` leaves structlog and the
+    ``sessionary`` logger to an app that sets up logging itself (structlog's configuration
+    is process-wide). Call it before the app serves its first request.
     """
     if getattr(app.state, STATE_KEY, None) is not None:
         raise RuntimeError("Sessionary is already installed on this app (install() ran twice)")
     prefix, groups = _check_prefix(prefix), _check_routers(routers)
     settings = settings or Settings()
-    configure_logging(settings)
+    if configure_logging:
+        set_up_logging(settings)
     runtime = Runtime.build(
         settings,
         credentials=(BearerKey(), CookieSession()),

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from fastapi import FastAPI
 
+from sessionary import install
 from sessionary.config import LogFormat, Settings
 from sessionary.core.logging import configure_logging
 
@@ -64,3 +66,27 @@ class TestLogFormat:
         structlog.get_logger("sessionary.test").warning("once")
 
         assert capsys.readouterr().err.count("once") == 1
+
+
+@pytest.mark.no_db
+class TestInstallIntoAnAppWithItsOwnLogging:
+    def test_configure_logging_false_leaves_structlog_and_the_handler_alone(self) -> None:
+        own = structlog.get_config()["processors"] + [structlog.processors.KeyValueRenderer()]
+        structlog.configure(processors=own)
+        before = list(logging.getLogger("sessionary").handlers)
+
+        runtime = install(FastAPI(), configure_logging=False)
+        runtime.hasher.close()
+
+        assert structlog.get_config()["processors"] == own
+        assert logging.getLogger("sessionary").handlers == before
+
+    def test_by_default_install_sets_up_sessionarys_logging(self) -> None:
+        structlog.configure(processors=[structlog.processors.KeyValueRenderer()])
+
+        runtime = install(FastAPI(), Settings(log_format=LogFormat.JSON))
+        runtime.hasher.close()
+
+        assert structlog.get_config()["processors"][-1] is (
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter
+        )
