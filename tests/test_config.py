@@ -19,8 +19,8 @@ from sessionary.core.db import Database
 from sessionary.core.security import PasswordHasher
 from sessionary.runtime import runtime_of
 from sessionary.testing import DEFAULT_PASSWORD
-from sessionary.testing.factories import cached_hash
 from sessionary.users import service as users_service
+from sessionary.users.testing import cached_hash
 
 pytestmark = pytest.mark.no_db
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sessionary.testing.factories import DEFAULT_PASSWORD
-from sessionary.testing.matrix import ANON, ApiKeyPrincipal, AuthzMatrix, RolePrincipal, Row
+from sessionary.api_keys.testing import ApiKeyPrincipal
+from sessionary.roles.testing import RolePrincipal
+from sessionary.testing.matrix import ANON, AuthzMatrix, Row
+from sessionary.users.testing import DEFAULT_PASSWORD
 
 NEW_PASSWORD = "a-brand-new-passphrase"  # noqa: S105 - a test value
 NOTE = {"title": "t", "body": ""}

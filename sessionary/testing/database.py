@@ -101,7 +101,6 @@ class TestDatabase:
         self._seed: _Seed | None = None
         self._expected_counts: dict[str, int] = {}
         self.queries = QueryLog()
-        self.audit_written = False
         self._unusable: TestDatabaseUnusable | None = None  # tried once, never again
 
     @property
@@ -278,8 +277,6 @@ class TestDatabase:
     def _on_execute(self, *args: Any) -> None:
         statement: str = args[2]  # (conn, cursor, statement, parameters, context, many)
         self.queries.record(statement)
-        if statement.startswith("INSERT INTO audit_events"):
-            self.audit_written = True  # the sentinel reads audit rows only when there are some
 
     async def dispose_engine(self) -> None:
         """Close the running loop's pool."""

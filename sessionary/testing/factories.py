@@ -1,7 +1,7 @@
-"""Factories: rows made through the app's own services, with deterministic names per test.
+"""The factory base: rows made on the test's connection, with deterministic names per test.
 
 :class:`Factory` is generic over the model it makes, for Sessionary's factories
-and an app's own alike::
+(each beside its feature: ``sessionary/users/testing.py``…) and an app's own alike::
 
     class ProjectFactory(Factory[Project]):
         async def acreate(self, *, owner: User, name: str | None = None) -> Project:
@@ -13,43 +13,21 @@ and an app's own alike::
     @pytest.fixture
     def project_factory(factory_context: FactoryContext) -> ProjectFactory:
         return ProjectFactory(factory_context)
-
-Hashing is real argon2id, but each distinct password is hashed once per run
-and cached: verification stays real and no security setting changes.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sessionary.core.security import PasswordHasher
-from sessionary.roles import service as roles_service
-from sessionary.roles.models import Role
-from sessionary.roles.permissions import MEMBER
-from sessionary.testing import sentinel
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
-from sessionary.users import service as users_service
-from sessionary.users.models import User
-
-DEFAULT_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a test fixture value
 
 T = TypeVar("T")
-_hash_cache: dict[tuple[str, str], str] = {}
-
-
-def cached_hash(hasher: PasswordHasher, password: str) -> str:
-    """One real hash per (parameters, password) per run."""
-    key = (repr(hasher.parameters), password)
-    if key not in _hash_cache:
-        _hash_cache[key] = hasher.hash_sync(password)
-    return _hash_cache[key]
 
 
 class FactoryContext:
@@ -107,51 +85,3 @@ class Factory(Generic[T]):
 
     async def acreate_batch(self, count: int, **kwargs: Any) -> list[T]:
         return [await self.acreate(**kwargs) for _ in range(count)]
-
-
-class UserFactory(Factory[User]):
-    """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
-
-    def __init__(self, context: FactoryContext, hasher: PasswordHasher) -> None:
-        super().__init__(context)
-        self._hasher = hasher
-
-    async def acreate(
-        self,
-        *,
-        username: str | None = None,
-        email: str | None = None,
-        password: str = DEFAULT_PASSWORD,
-        roles: Iterable[str] = (MEMBER,),
-        is_active: bool = True,
-    ) -> User:
-        if watcher := sentinel.active():
-            watcher.add(password, "password")
-        username = username or f"user{self.next_number()}"
-        email = email or f"{username.casefold()}@example.com"
-        async with self.transaction() as session:
-            user = await users_service.create_user(
-                session,
-                self._hasher,
-                username=username,
-                email=email,
-                password=password,
-                roles=list(roles),
-                enforce_policy=False,
-                password_hash=cached_hash(self._hasher, password),
-            )
-            if not is_active:
-                await session.execute(
-                    update(User).where(User.id == user.id).values(is_active=False)
-                )
-                user.is_active = False
-        return user
-
-
-class RoleFactory(Factory[Role]):
-    """Custom roles: ``role_factory(name=…, permissions=[…])`` (names ``role1``, ``role2``…)."""
-
-    async def acreate(self, *, name: str | None = None, permissions: Iterable[str] = ()) -> Role:
-        name = name or f"role{self.next_number()}"
-        async with self.transaction() as session:
-            return await roles_service.create_role(session, name=name, permissions=permissions)

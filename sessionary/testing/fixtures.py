@@ -1,4 +1,5 @@
-"""The fixtures of sessionary.testing (the plugin module registers them).
+"""The kernel's fixtures: the app, its database and loops, isolation, clients and helpers that
+know no feature (the plugin loads this module, then each feature's helpers).
 
 Sync tests run every request on the worker's portal loop; ``@pytest.mark.anyio``
 tests on anyio's runner loop, held open for the session. Set-up helpers
@@ -7,23 +8,21 @@ tests on anyio's runner loop, held open for the session. Set-up helpers
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
 
 import anyio.from_thread
 import pytest
 from anyio.from_thread import BlockingPortal
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary.core.runtime import NotInstalled
 from sessionary.runtime import runtime_of
 from sessionary.testing import sentinel
-from sessionary.testing.audit import AuditLog
 from sessionary.testing.clients import (
     SessionaryAsyncClient,
     SessionaryTestClient,
@@ -31,17 +30,14 @@ from sessionary.testing.clients import (
 )
 from sessionary.testing.clock import Clock
 from sessionary.testing.database import TestDatabase
-from sessionary.testing.factories import FactoryContext, RoleFactory, UserFactory
-from sessionary.testing.handles import (
-    SettingsOverride,
-    SyncDB,
-)
+from sessionary.testing.factories import FactoryContext
+from sessionary.testing.handmade_clients import handmade_clients_on
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
 from sessionary.testing.loops import PortalLoop, RunnerLoop, TestLoop, is_async_test
 from sessionary.testing.queries import QueryCounter, describe
+from sessionary.testing.settings_override import SettingsOverride
 from sessionary.testing.state import PROVIDER, RUN_STATE
-from sessionary.testing.throttling import reset_throttle
-from sessionary.users.models import User
+from sessionary.testing.sync_db import SyncDB
 
 
 def load_app(spec: str) -> FastAPI:
@@ -95,36 +91,22 @@ def sessionary_database(
 
 
 @pytest.fixture(scope="session")
-def _sessionary_runner(sessionary_database: TestDatabase) -> Iterator[Any]:
-    # Holding a lease on anyio's runner keeps one event loop for every async test.
-    from anyio.pytest_plugin import get_runner
-
-    with get_runner("asyncio", {}) as runner:
-        yield runner
-        RunnerLoop(runner).call(sessionary_database.dispose_engine)
+async def _sessionary_runner_loop(
+    sessionary_database: TestDatabase,
+) -> AsyncIterator[asyncio.AbstractEventLoop]:
+    # A session-scoped async fixture keeps anyio's test runner, and so its one event loop, for
+    # every async test of the worker (anyio's documented "async fixtures with higher scopes";
+    # asyncio_backend.py makes ``anyio_backend`` session-scoped to match).
+    yield asyncio.get_running_loop()
+    await sessionary_database.dispose_engine()
 
 
 @pytest.fixture
 def sessionary_loop(request: pytest.FixtureRequest) -> TestLoop:
     """Runs set-up coroutines on this test's loop (portal for sync tests, anyio's for async)."""
     if is_async_test(request.node):
-        return RunnerLoop(request.getfixturevalue("_sessionary_runner"))
+        return RunnerLoop(request.getfixturevalue("_sessionary_runner_loop"))
     return PortalLoop(request.getfixturevalue("sessionary_portal"))
-
-
-@contextmanager
-def _pinned_to(portal: BlockingPortal) -> Iterator[None]:
-    """Run every TestClient on ``portal``: a hand-made ``TestClient(app)`` without ``with``
-    (class attribute ``portal``) and one used in a ``with`` block (its portal factory)."""
-
-    @contextmanager
-    def start_blocking_portal(*_args: Any, **_kwargs: Any) -> Iterator[BlockingPortal]:
-        yield portal
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(anyio.from_thread, "start_blocking_portal", start_blocking_portal)
-        patch.setattr(TestClient, "portal", portal)
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -132,30 +114,22 @@ def _sessionary_lifespan(
     sessionary_app: FastAPI, sessionary_portal: BlockingPortal
 ) -> Iterator[None]:
     # The app's lifespan runs once per worker on the portal loop, as a server would run it.
-    with _pinned_to(sessionary_portal):
-        manager = TestClient(sessionary_app)
-        manager.__enter__()
-    share_lifespan_state(sessionary_app, manager.app_state)
-    yield
-    share_lifespan_state(sessionary_app, None)
-    with _pinned_to(sessionary_portal):
-        manager.__exit__(None, None, None)
+    lifespan = sessionary_app.router.lifespan_context(sessionary_app)
+    with sessionary_portal.wrap_async_context_manager(lifespan) as state:
+        share_lifespan_state(sessionary_app, state or {})
+        yield
+        share_lifespan_state(sessionary_app, None)
 
 
 @pytest.fixture(scope="session")
-def _sessionary_async_lifespan(sessionary_app: FastAPI, _sessionary_runner: Any) -> Iterator[None]:
+async def _sessionary_async_lifespan(
+    sessionary_app: FastAPI, _sessionary_runner_loop: asyncio.AbstractEventLoop
+) -> AsyncIterator[None]:
     # The same for async tests, on anyio's loop (httpx's ASGITransport runs no lifespan).
-    async def lifespan() -> AsyncIterator[None]:
-        async with sessionary_app.router.lifespan_context(sessionary_app) as state:
-            share_lifespan_state(sessionary_app, state or {})
-            yield
-            share_lifespan_state(sessionary_app, None)
-
-    steps = _sessionary_runner.run_asyncgen_fixture(lifespan, {})
-    next(steps)
-    yield
-    for _ in steps:
-        pass
+    async with sessionary_app.router.lifespan_context(sessionary_app) as state:
+        share_lifespan_state(sessionary_app, state or {})
+        yield
+        share_lifespan_state(sessionary_app, None)
 
 
 def _wants_commits(request: pytest.FixtureRequest) -> bool:
@@ -186,7 +160,7 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
     provider = runtime.database = mode(original_settings, database, loop.event_loop())
     request.node.stash[PROVIDER] = (provider, loop)
     try:
-        with _pinned_to(portal):
+        with handmade_clients_on(portal):
             yield provider
     finally:
         runtime.settings, runtime.database = original_settings, original_database
@@ -194,11 +168,10 @@ def _sessionary_isolation(request: pytest.FixtureRequest) -> Iterator[TestProvid
         logging.getLogger().removeHandler(logs)
         closed = loop.call(provider.close)
         del request.node.stash[PROVIDER]
-        reset_throttle(app, loop)
     for number, text in enumerate(logs.texts, start=1):
         watcher.scan(text, f"log record #{number}")
-    for number, text in enumerate(closed.audit_texts, start=1):
-        watcher.scan(text, f"audit event #{number}")
+    for text, where in watcher.stored:
+        watcher.scan(text, where)
     if watcher.leaks:
         pytest.fail("secret leak: " + "; ".join(dict.fromkeys(watcher.leaks)), pytrace=False)
     if closed.counts is not None and (leaked := database.row_count_drift(closed.counts)):
@@ -211,13 +184,6 @@ def isolated(app: FastAPI) -> TestProvider:
     if not isinstance(database, TestProvider):
         raise pytest.UsageError("this fixture needs the database; remove @pytest.mark.no_db")
     return database
-
-
-@pytest.fixture
-def audit_log(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> AuditLog:
-    """What the app recorded in the audit log during this test: ``events(type=…)``,
-    ``assert_recorded(type, actor=…, target=…)`` (async: ``aevents``, ``aassert_recorded``)."""
-    return AuditLog(isolated(sessionary_app), sessionary_loop)
 
 
 @pytest.fixture
@@ -288,33 +254,6 @@ def factory_context(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> Facto
     """What a ``Factory`` of your own needs: ``ProjectFactory(factory_context)`` in a fixture
     of yours (the test's connection and event loop)."""
     return FactoryContext(isolated(sessionary_app), sessionary_loop)
-
-
-@pytest.fixture
-def user_factory(sessionary_app: FastAPI, factory_context: FactoryContext) -> UserFactory:
-    """Make users through the app's services: ``user_factory(username=…, roles=[…])``,
-    ``await user_factory.acreate(...)``, ``create_batch(n)``."""
-    return UserFactory(factory_context, runtime_of(sessionary_app).hasher)
-
-
-@pytest.fixture
-def role_factory(factory_context: FactoryContext) -> RoleFactory:
-    """Make custom roles: ``role_factory(name=…, permissions=[…])``, ``await …acreate()``."""
-    return RoleFactory(factory_context)
-
-
-@pytest.fixture
-def user(user_factory: UserFactory) -> User:
-    """A member with the default password."""
-    created: User = user_factory()
-    return created
-
-
-@pytest.fixture
-def admin_user(user_factory: UserFactory) -> User:
-    """A user holding the built-in ``admin`` role."""
-    created: User = user_factory(username="admin", roles=["admin"])
-    return created
 
 
 # -- query counts ---------------------------------------------------------------------------------

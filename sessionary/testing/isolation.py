@@ -20,8 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, AsyncTransaction
 
 from sessionary.config import Settings
@@ -35,19 +34,6 @@ class Closed:
     """What a test left behind, read as its provider closes."""
 
     counts: dict[str, int] | None  # rows per table after clean-up (None: no database yet)
-    audit_texts: list[str]  # the audit rows the test wrote, for the secret-leak sentinel
-
-
-_AUDIT_TEXT = text("SELECT type, target_id, user_agent, detail FROM audit_events ORDER BY id")
-
-
-async def _audit_texts(connection: AsyncConnection) -> list[str]:
-    try:
-        async with connection.begin_nested():
-            rows = (await connection.execute(_AUDIT_TEXT)).all()
-    except DBAPIError:  # an app without the audit table
-        return []
-    return [" ".join(str(value) for value in row) for row in rows]
 
 
 class TestProvider(Database, ABC):
@@ -196,17 +182,12 @@ class IsolatedDatabase(TestProvider):
         if held.connection is None:
             # Untouched through us; still count, in case the test wrote some other way.
             ready = self.test_database.is_ready
-            return Closed(await self.test_database.row_counts() if ready else None, [])
+            return Closed(await self.test_database.row_counts() if ready else None)
         try:
-            audit_texts: list[str] = []
-            if self.test_database.audit_written:
-                self.test_database.audit_written = False
-                with self.queries.paused():
-                    audit_texts = await _audit_texts(held.connection)
             if held.transaction is not None and held.transaction.is_active:
                 await held.transaction.rollback()
             # Counted on the same connection: no second checkout per test.
-            return Closed(await self.test_database.row_counts(held.connection), audit_texts)
+            return Closed(await self.test_database.row_counts(held.connection))
         finally:
             await held.connection.close()
 
@@ -235,8 +216,5 @@ class CommittingDatabase(TestProvider):
 
     async def close(self) -> Closed:
         if not self.test_database.is_ready:
-            return Closed(None, [])
-        self.test_database.audit_written = False
-        async with self.test_database.engine().connect() as connection:
-            audit_texts = await _audit_texts(connection)
-        return Closed(await self.test_database.reset(), audit_texts)
+            return Closed(None)
+        return Closed(await self.test_database.reset())

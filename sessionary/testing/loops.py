@@ -2,9 +2,10 @@
 
 A worker has two long-lived loops: a portal thread's loop for sync tests
 (every ``TestClient`` request is pinned to it) and anyio's test runner loop for
-``@pytest.mark.anyio`` tests (held open for the whole session, so async tests
-and their clients share one loop). asyncpg connections belong to one loop, so
-set-up code (factories, ``db``, ``login_as``) must run on the test's loop too.
+``@pytest.mark.anyio`` tests (held open for the whole session by a session-scoped
+async fixture, so async tests and their clients share one loop). asyncpg
+connections belong to one loop, so set-up code (factories, ``db``, ``login_as``)
+must run on the test's loop too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import pytest
 from anyio.from_thread import BlockingPortal
@@ -42,12 +43,16 @@ class PortalLoop:
 
 
 class RunnerLoop:
-    """anyio's test runner loop: usable from sync fixtures of an async test, not from its body."""
+    """anyio's test runner loop: usable from sync fixtures of an async test, not from its body.
+
+    Sync fixtures run between anyio's steps, while its loop is idle, so set-up work runs
+    there with ``run_until_complete`` as anyio runs its own fixtures.
+    """
 
     __test__ = False
 
-    def __init__(self, runner: Any) -> None:
-        self.runner = runner
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
 
     def call(self, work: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -64,12 +69,10 @@ class RunnerLoop:
         async def run() -> T:
             return await work()
 
-        result: T = self.runner.run_fixture(run, {})
-        return result
+        return self.loop.run_until_complete(run())
 
     def event_loop(self) -> asyncio.AbstractEventLoop:
-        loop: asyncio.AbstractEventLoop = self.runner.get_loop()
-        return loop
+        return self.loop
 
 
 async def _running_loop() -> asyncio.AbstractEventLoop:

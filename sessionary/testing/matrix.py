@@ -11,10 +11,11 @@
         public=[("GET", "/health/live")],
     )
 
-Placeholders in paths (``/users/{other_user}``) are filled per principal from
-:data:`OBJECTS` — ``me``, ``other_user``, ``custom_role`` to begin with; a
-feature or an app adds its own with :func:`matrix_object`. Route coverage (a
-test failing for routes no matrix names) is in :mod:`sessionary.testing.coverage`.
+The machinery only: what a placeholder in a path means (``/users/{other_user}``) and how a
+kind of principal gets its client are registered by Sessionary's feature helpers and by an
+app alike, with :func:`matrix_object` and :func:`matrix_principal`. Only ``ANON`` is built in
+(the ``client`` fixture). Route coverage (a test failing for routes no matrix names) is in
+:mod:`sessionary.testing.coverage`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
 
-from sessionary.testing.handles import LoginAs
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the type of MatrixContext.user only
     from sessionary.users.models import User
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -43,32 +41,9 @@ class _Anonymous:
 ANON = _Anonymous()
 
 
-@dataclass(frozen=True)
-class RolePrincipal:
-    """A user holding only a custom role made for the test, with exactly ``permissions``:
-    ``RolePrincipal("auditor", ["audit:read"])``."""
-
-    name: str
-    permissions: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class ApiKeyPrincipal:
-    """A client authenticating with a new API key holding ``scopes`` (its owner's only role
-    grants exactly those): ``ApiKeyPrincipal("users:read", "notes:read")``."""
-
-    scopes: tuple[str, ...]
-
-    def __init__(self, *scopes: str) -> None:
-        object.__setattr__(self, "scopes", tuple(scopes))
-
-
-# The names before 0.2 (they read like the models Role and ApiKey); kept for one release.
-Role = RolePrincipal
-ApiKey = ApiKeyPrincipal
-
-# ANON, a built-in role's name ("member", "admin"), or one of the classes above.
-MatrixPrincipal = _Anonymous | str | RolePrincipal | ApiKeyPrincipal
+# ANON, a role's name, or an instance of a kind registered with :func:`matrix_principal`
+# (``RolePrincipal``, ``ApiKeyPrincipal``, an app's own).
+MatrixPrincipal = object
 
 
 @dataclass(frozen=True)
@@ -97,11 +72,8 @@ class Row:
 
 
 def describe(principal: MatrixPrincipal) -> str:
-    if isinstance(principal, RolePrincipal):
-        return f"role {principal.name}"
-    if isinstance(principal, ApiKeyPrincipal):
-        return f"api key ({' '.join(principal.scopes) or 'no scopes'})"
-    return str(principal) if isinstance(principal, str) else "anonymous"
+    """How a test id names the principal: ``anonymous``, the role's name, or ``str()`` of it."""
+    return "anonymous" if isinstance(principal, _Anonymous) else str(principal)
 
 
 @dataclass
@@ -153,64 +125,46 @@ def _where(builder: ObjectBuilder) -> str:
     return f"{builder.__module__}.{builder.__qualname__}"
 
 
-@matrix_object("me")
-def _me(context: MatrixContext) -> Any:
-    user = context.user or context.fixture("user_factory")()
-    return user.id
-
-
-@matrix_object("other_user")
-def _other_user(context: MatrixContext) -> Any:
-    return context.fixture("user_factory")().id
-
-
-@matrix_object("custom_role")
-def _custom_role(context: MatrixContext) -> Any:
-    return context.fixture("role_factory")(permissions=["notes:read"]).name
-
-
-def _latest_session_of(context: MatrixContext, user_id: int) -> Any:
-    from sessionary.sessions.models import LoginSession
-
-    return context.fixture("db").scalar(
-        select(func.max(LoginSession.id)).where(LoginSession.user_id == user_id)
-    )
-
-
-@matrix_object("own_session")
-def _own_session(context: MatrixContext) -> Any:
-    if context.user is None:  # anonymous: any id will do, the answer is 401
-        return 1
-    return _latest_session_of(context, context.user.id)
-
-
-@matrix_object("other_session")
-def _other_session(context: MatrixContext) -> Any:
-    other = context.fixture("user_factory")()
-    context.fixture("login_as")(other)
-    return _latest_session_of(context, other.id)
-
-
 ClientBuilder = Callable[[MatrixContext], Any]
-# How each kind of principal gets its client; a feature may register more (API keys).
-CLIENTS: dict[type, ClientBuilder] = {}
+_CLIENTS: dict[type, ClientBuilder] = {}
+
+
+def matrix_principal(kind: type) -> Callable[[ClientBuilder], ClientBuilder]:
+    """Register how a matrix cell whose principal is a ``kind`` gets its client: the
+    decorated function receives a :class:`MatrixContext` (``user`` is still ``None``) and
+    returns a client whose ``user`` is who it acts as::
+
+        @dataclass(frozen=True)
+        class Robot:
+            name: str
+
+        @matrix_principal(Robot)
+        def robot_client(context: MatrixContext) -> SessionaryTestClient:
+            return context.fixture("login_as")("robot")
+
+    Sessionary registers role names (``str``), ``RolePrincipal`` and ``ApiKeyPrincipal``
+    this way; one builder per kind.
+    """
+
+    def register(builder: ClientBuilder) -> ClientBuilder:
+        known = _CLIENTS.get(kind)
+        if known is not None and _where(known) != _where(builder):
+            raise ValueError(
+                f"matrix principal {kind.__name__} is already defined by {_where(known)}"
+            )
+        _CLIENTS[kind] = builder
+        return builder
+
+    return register
 
 
 def _client_for(request: pytest.FixtureRequest, principal: MatrixPrincipal) -> Any:
     if isinstance(principal, _Anonymous):
         return request.getfixturevalue("client")
-    login_as: LoginAs = request.getfixturevalue("login_as")
-    if isinstance(principal, str):
-        return login_as(principal)
-    if isinstance(principal, RolePrincipal):
-        role = request.getfixturevalue("role_factory")(
-            name=principal.name, permissions=principal.permissions
-        )
-        return login_as(role.name)
-    builder = CLIENTS.get(type(principal))
-    if builder is None:
-        raise pytest.UsageError(f"no client for {describe(principal)} principals in this project")
-    return builder(MatrixContext(request, principal, None))
+    for kind in type(principal).__mro__:
+        if (builder := _CLIENTS.get(kind)) is not None:
+            return builder(MatrixContext(request, principal, None))
+    raise pytest.UsageError(f"no client for {describe(principal)} principals in this project")
 
 
 class AuthzMatrix:

@@ -8,6 +8,8 @@ points ``SESSIONARY_DATABASE_URL`` at it, so even an app built at import time
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Generator
 from pathlib import Path
@@ -18,46 +20,10 @@ import pytest
 from sessionary.core.db import InvalidDatabaseURL
 from sessionary.migrations.source import MigrationsError, is_resource, locate
 from sessionary.testing import coverage, matrix
-from sessionary.testing.api_keys import api_key_client, api_key_factory, async_api_key_client
 from sessionary.testing.database import TestDatabaseUnusable
-from sessionary.testing.fixtures import (
-    _sessionary_async_lifespan,
-    _sessionary_isolation,
-    _sessionary_lifespan,
-    _sessionary_runner,
-    admin_user,
-    assert_max_num_queries,
-    assert_num_queries,
-    async_client,
-    async_db,
-    audit_log,
-    client,
-    clock,
-    db,
-    factory_context,
-    role_factory,
-    sessionary_app,
-    sessionary_database,
-    sessionary_loop,
-    sessionary_portal,
-    settings,
-    transactional_db,
-    user,
-    user_factory,
-)
-from sessionary.testing.logins import (
-    admin_client,
-    async_admin_client,
-    async_login_as,
-    async_member_client,
-    login_as,
-    member_client,
-)
 from sessionary.testing.matrix import AuthzMatrix
-from sessionary.testing.notes import note_factory
 from sessionary.testing.preflight import check_usable
 from sessionary.testing.state import PROVIDER, RUN_STATE, RunState
-from sessionary.testing.throttling import throttle
 from sessionary.testing.urls import (
     UnsafeTestDatabase,
     check_safe,
@@ -65,46 +31,25 @@ from sessionary.testing.urls import (
     worker_url,
 )
 
-__all__ = [
-    "_sessionary_async_lifespan",
-    "_sessionary_isolation",
-    "_sessionary_lifespan",
-    "_sessionary_runner",
-    "admin_client",
-    "admin_user",
-    "api_key_client",
-    "api_key_factory",
-    "assert_max_num_queries",
-    "assert_num_queries",
-    "async_admin_client",
-    "async_api_key_client",
-    "async_client",
-    "async_db",
-    "async_login_as",
-    "async_member_client",
-    "audit_log",
-    "client",
-    "clock",
-    "db",
-    "factory_context",
-    "login_as",
-    "member_client",
-    "note_factory",
-    "role_factory",
-    "sessionary_app",
-    "sessionary_database",
-    "sessionary_loop",
-    "sessionary_portal",
-    "settings",
-    "throttle",
-    "transactional_db",
-    "user",
-    "user_factory",
-]
+# Each feature's test helpers live beside it and are written the way an app writes its own:
+# factories on ``Factory``, fixtures, ``@matrix_object`` and ``@matrix_principal``. This list
+# is the one place that loads them (an app names its own in its conftest's ``pytest_plugins``).
+FEATURE_HELPERS = (
+    "sessionary.users.testing",
+    "sessionary.roles.testing",
+    "sessionary.sessions.testing",
+    "sessionary.auth.testing",
+    "sessionary.api_keys.testing",
+    "sessionary.notes.testing",
+    "sessionary.audit.testing",
+)
+# pytest registers these as plugins when it registers this one.
+pytest_plugins = ["sessionary.testing.fixtures", *FEATURE_HELPERS]
 
 _ENV = "SESSIONARY_DATABASE_URL"
 _REDIS_ENV = ("SESSIONARY_REDIS_URL", "SESSIONARY_REDIS_KEY_PREFIX")
 _saved_env = pytest.StashKey[dict[str, str | None]]()
+_temp_dir = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,8 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--db-url",
         default=None,
-        help="Test database URL (else SESSIONARY_TEST_DATABASE_URL, else SQLite in pytest's "
-        "temp dir). Its name must contain 'test'; one database per xdist worker.",
+        help="Test database URL (else SESSIONARY_TEST_DATABASE_URL, else SQLite in a "
+        "temporary directory). Its name must contain 'test'; one database per xdist worker.",
     )
     group.addoption("--reuse-db", action="store_true", help="Keep the test database between runs.")
     group.addoption(
@@ -182,14 +127,16 @@ def _base_url(config: pytest.Config) -> str:
     if explicit:
         return str(explicit)
     if config.getoption("reuse_db") and config.cache is not None:
-        # pytest's temp dir is new every run: a database to reuse lives in the cache.
+        # A database to reuse outlives the run: it lives in pytest's cache.
         folder: Path = config.cache.mkdir("sessionary")
     else:
-        folder = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        # pytest's tmp_path_factory is a fixture, too late for the URL set below: a directory
+        # of our own, removed at the end of the run.
+        folder = config.stash[_temp_dir] = Path(tempfile.mkdtemp(prefix="sessionary-test-"))
     return f"sqlite+aiosqlite:///{folder / 'sessionary_test.db'}"
 
 
-@pytest.hookimpl(trylast=True)  # after tmpdir's configure, so the temp dir exists
+@pytest.hookimpl(trylast=True)  # after pytest's own (config.cache exists)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_db: this test does not use the database (no isolation set-up)"
@@ -247,6 +194,8 @@ def _xdist_workers(config: pytest.Config) -> list[str | None]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _temp_dir in config.stash:
+        shutil.rmtree(config.stash[_temp_dir], ignore_errors=True)
     if _saved_env not in config.stash:
         return
     for name, saved in config.stash[_saved_env].items():

@@ -5,6 +5,10 @@ Secrets are learnt as the test runs: passwords given to factories or sent to the
 app (any JSON field whose name contains "password"), session tokens (from
 ``Set-Cookie`` or ``login_as``) and keys or tokens a response hands out (JSON
 fields ``key``/``token``). Values shorter than 8 characters are not tracked.
+
+Test helpers feed it through two public calls, Sessionary's feature helpers and an app's
+alike: :func:`track_secret` for a secret minted outside a request (a factory's password),
+:func:`scan_for_secrets` for text the app stored (an audit row), read when the test ends.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ MIN_LENGTH = 8
 class SecretSentinel:
     secrets: dict[str, tuple[str, object]] = field(default_factory=dict)  # value -> (kind, issuer)
     leaks: list[str] = field(default_factory=list)
+    stored: list[tuple[str, str]] = field(default_factory=list)  # (text, where), read at the end
 
     def add(self, value: object, kind: str, *, issuer: object = None) -> None:
         if isinstance(value, str) and len(value) >= MIN_LENGTH and value not in self.secrets:
@@ -89,3 +94,18 @@ def active() -> SecretSentinel | None:
 def activate(sentinel: SecretSentinel | None) -> None:
     global _active
     _active = sentinel
+
+
+def track_secret(value: object, kind: str) -> None:
+    """Tell the running test's sentinel about a secret made outside a request (``kind`` names
+    it in the failure: "password", "API key"); the test fails if it shows up in a log record or
+    a response. Nothing happens outside a test."""
+    if _active is not None:
+        _active.add(value, kind)
+
+
+def scan_for_secrets(text: str, where: str) -> None:
+    """Text the app stored during the test (``where``: "an audit event"), checked for every
+    secret of the test when it ends. Nothing happens outside a test."""
+    if _active is not None:
+        _active.stored.append((text, where))

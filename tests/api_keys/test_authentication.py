@@ -8,6 +8,11 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from sessionary.api_keys.models import ApiKey
+from sessionary.api_keys.testing import (
+    ApiKeyClientMaker,
+    ApiKeyFactory,
+    AsyncApiKeyClientMaker,
+)
 from sessionary.roles.models import RolePermission
 from sessionary.testing import (
     ApiKeyPrincipal,
@@ -18,11 +23,6 @@ from sessionary.testing import (
     SessionaryTestClient,
     SyncDB,
     UserFactory,
-)
-from sessionary.testing.api_keys import (
-    ApiKeyClientMaker,
-    ApiKeyFactory,
-    AsyncApiKeyClientMaker,
 )
 from sessionary.testing.matrix import run_cell
 from sessionary.users.models import User

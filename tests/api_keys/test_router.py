@@ -6,9 +6,15 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 from sessionary.api_keys.models import ApiKey
-from sessionary.testing import Clock, LoginAs, SessionaryTestClient, SyncDB
-from sessionary.testing.api_keys import ApiKeyClientMaker, ApiKeyFactory
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import (
+    ApiKeyClientMaker,
+    ApiKeyFactory,
+    AuditLog,
+    Clock,
+    LoginAs,
+    SessionaryTestClient,
+    SyncDB,
+)
 
 CREATED_FIELDS = {"id", "key", "prefix", "name", "scopes", "expires_at", "created_at"}
 LISTED_FIELDS = {"id", "name", "prefix", "scopes", "expires_at", "created_at", "last_used_at"}

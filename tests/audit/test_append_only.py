@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sessionary.audit import service as audit
 from sessionary.audit.models import AuditEvent
 from sessionary.audit.service import EventType
-from sessionary.testing import DEFAULT_PASSWORD, SyncDB
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import DEFAULT_PASSWORD, AuditLog, SyncDB
 from sessionary.testing.database import TestDatabase
 from sessionary.users.models import User
 

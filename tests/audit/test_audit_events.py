@@ -9,8 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from sessionary.testing import Clock, RoleFactory, SessionaryTestClient
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import AuditLog, Clock, RoleFactory, SessionaryTestClient
 from sessionary.users.models import User
 from tests.people import NEW_USER_BODY, user_id_of
 

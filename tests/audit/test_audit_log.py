@@ -25,6 +25,7 @@ from sessionary.runtime import runtime_of
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
+    AuditLog,
     Clock,
     LoginAs,
     SessionaryAsyncClient,
@@ -32,7 +33,6 @@ from sessionary.testing import (
     SyncDB,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 
 EVENT_FIELDS = {

@@ -11,6 +11,7 @@ from sessionary.core.security import hash_token
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
+    AuditLog,
     Clock,
     LoginAs,
     SessionaryTestClient,
@@ -18,7 +19,6 @@ from sessionary.testing import (
     SyncDB,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 
 WINDOW = 900
 THROTTLED = "login.throttled"

@@ -15,6 +15,7 @@ from sessionary.core.security import hash_token
 from sessionary.runtime import runtime_of
 from sessionary.testing import (
     DEFAULT_PASSWORD,
+    AuditLog,
     Clock,
     LoginAs,
     SessionaryTestClient,
@@ -23,7 +24,6 @@ from sessionary.testing import (
     ThrottleHandle,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 
 WRONG = "not-the-password"

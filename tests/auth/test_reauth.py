@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sessionary.sessions.models import LoginSession
-from sessionary.testing import DEFAULT_PASSWORD, Clock, LoginAs, SettingsOverride, SyncDB
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import DEFAULT_PASSWORD, AuditLog, Clock, LoginAs, SettingsOverride, SyncDB
 from sessionary.users.models import User
 
 WINDOW = 900

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sessionary.roles.models import UserRole
-from sessionary.testing import Clock, SettingsOverride, SyncDB, UserFactory
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import AuditLog, Clock, SettingsOverride, SyncDB, UserFactory
 from sessionary.users.models import User
 
 PASSWORD = "a-long-enough-passphrase"

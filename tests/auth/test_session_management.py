@@ -18,13 +18,13 @@ from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     AsyncLoginAs,
+    AuditLog,
     Clock,
     LoginAs,
     SettingsOverride,
     SyncDB,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 
 IDLE = 3600

@@ -18,12 +18,12 @@ import redis.asyncio
 from fastapi import FastAPI
 
 from sessionary.app import install
+from sessionary.auth.testing import reset_throttle
 from sessionary.auth.throttle import LoginThrottle, ThrottleCounts
 from sessionary.config import Settings
 from sessionary.errors import ServiceUnavailable, Throttled
 from sessionary.runtime import runtime_of
-from sessionary.testing import Clock, SettingsOverride, loops
-from sessionary.testing.throttling import ThrottleHandle, reset_throttle
+from sessionary.testing import Clock, SettingsOverride, ThrottleHandle, loops
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DOWN_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once

@@ -19,14 +19,14 @@ from sessionary.notes.models import Note
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     LoginAs,
+    NoteFactory,
     SessionaryAsyncClient,
     SessionaryTestClient,
     SettingsOverride,
     SyncDB,
+    ThrottleHandle,
     UserFactory,
 )
-from sessionary.testing.notes import NoteFactory
-from sessionary.testing.throttling import ThrottleHandle
 from sessionary.users.models import User
 
 NUL = "\x00"

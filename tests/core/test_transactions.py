@@ -27,9 +27,9 @@ from sessionary.runtime import runtime_of
 from sessionary.sessions import service as sessions_service
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import DEFAULT_PASSWORD, SyncDB, UserFactory
-from sessionary.testing.factories import cached_hash
 from sessionary.users import service as users_service
 from sessionary.users.models import User
+from sessionary.users.testing import cached_hash
 
 COOKIE = "session_cookie"
 

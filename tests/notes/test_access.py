@@ -3,11 +3,11 @@
 from sessionary.notes.models import Note
 from sessionary.testing import (
     LoginAs,
+    NoteFactory,
     RoleFactory,
     SessionaryTestClient,
     SyncDB,
 )
-from sessionary.testing.notes import NoteFactory
 from sessionary.users.models import User
 
 

@@ -5,8 +5,14 @@ import asyncio
 import pytest
 
 from sessionary.notes.models import Note
-from sessionary.testing import AsyncLoginAs, LoginAs, SessionaryTestClient, SyncDB, UserFactory
-from sessionary.testing.notes import NoteFactory
+from sessionary.testing import (
+    AsyncLoginAs,
+    LoginAs,
+    NoteFactory,
+    SessionaryTestClient,
+    SyncDB,
+    UserFactory,
+)
 from sessionary.users.models import User
 
 

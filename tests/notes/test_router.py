@@ -8,11 +8,11 @@ from sessionary.notes.models import Note
 from sessionary.testing import (
     Clock,
     LoginAs,
+    NoteFactory,
     SessionaryTestClient,
     SyncDB,
     UserFactory,
 )
-from sessionary.testing.notes import NoteFactory
 from sessionary.users.models import User
 
 NOTE_KEYS = {"id", "owner_id", "title", "body", "created_at", "updated_at"}

@@ -4,7 +4,7 @@ import pytest
 from fastapi import FastAPI
 
 from sessionary.runtime import runtime_of
-from sessionary.testing.handles import SyncDB
+from sessionary.testing import SyncDB
 from sessionary.users import service as users_service
 
 

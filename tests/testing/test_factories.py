@@ -1,7 +1,9 @@
-"""An app's own factory and matrix objects, written with the public names only."""
+"""An app's own factory, matrix objects and kind of principal, written with the public names
+only — the calls Sessionary's feature helpers (``sessionary/*/testing.py``) use too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import assert_type
 
 import pytest
@@ -10,6 +12,7 @@ from fastapi import FastAPI
 
 from sessionary import clock
 from sessionary.notes.models import Note
+from sessionary.roles.models import Role
 from sessionary.runtime import runtime_of
 from sessionary.testing import (
     ANON,
@@ -18,12 +21,16 @@ from sessionary.testing import (
     Factory,
     FactoryContext,
     MatrixContext,
+    Row,
+    SessionaryTestClient,
     SyncDB,
     UserFactory,
     matrix_object,
+    matrix_principal,
 )
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import PortalLoop
+from sessionary.testing.matrix import run_cell
 from sessionary.users.models import User
 
 
@@ -67,12 +74,28 @@ def _other_memo(context: MatrixContext) -> int:
     return memo.id
 
 
-# context.user is whoever the cell's client is: the member, or the API key's owner.
+@dataclass(frozen=True)
+class NoteReader:
+    """An app's own kind of principal: a user whose custom role only reads notes."""
+
+    def __str__(self) -> str:
+        return "note reader"
+
+
+@matrix_principal(NoteReader)
+def _note_reader_client(context: MatrixContext) -> SessionaryTestClient:
+    role: Role = context.fixture("role_factory")(permissions=["notes:read"])
+    client: SessionaryTestClient = context.fixture("login_as")(role.name)
+    return client
+
+
+# context.user is whoever the cell's client is: the member, the API key's owner, the reader.
 test_memo_access = AuthzMatrix(
-    principals=[ANON, "member", ApiKeyPrincipal("notes:read")],
+    principals=[ANON, "member", ApiKeyPrincipal("notes:read"), NoteReader()],
     rows=[
-        ("GET", "/notes/{own_memo}", 401, 200, 200),
-        ("GET", "/notes/{other_memo}", 401, 404, 404),
+        ("GET", "/notes/{own_memo}", 401, 200, 200, 200),
+        ("GET", "/notes/{other_memo}", 401, 404, 404, 404),
+        Row("POST", "/notes", 401, 201, 403, 403, json={"title": "t", "body": ""}),
     ],
 )
 
@@ -141,3 +164,13 @@ class TestMatrixObjectNames:
     def test_a_name_is_defined_once(self) -> None:
         with pytest.raises(ValueError, match=r"matrix object \{me\} is already defined by"):
             matrix_object("me")(lambda _: 1)
+
+    def test_a_kind_of_principal_is_defined_once(self) -> None:
+        with pytest.raises(ValueError, match="matrix principal NoteReader is already defined by"):
+            matrix_principal(NoteReader)(lambda _: None)
+
+    def test_a_kind_nobody_registered_is_a_usage_error(
+        self, request: pytest.FixtureRequest
+    ) -> None:
+        with pytest.raises(pytest.UsageError, match=r"no client for 3\.5 principals"):
+            run_cell(request, Row("GET", "/users/me", 200), 3.5, 200)

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
     DEFAULT_PASSWORD,
+    AuditLog,
     Clock,
     LoginAs,
     SettingsOverride,
     SyncDB,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 
 NEW_PASSWORD = "a-brand-new-passphrase"

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sessionary.roles.models import UserRole
-from sessionary.testing import LoginAs, SyncDB, UserFactory
-from sessionary.testing.audit import AuditLog
+from sessionary.testing import AuditLog, LoginAs, SyncDB, UserFactory
 from sessionary.users.models import User
 
 USER_ME_FIELDS = {

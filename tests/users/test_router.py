@@ -5,8 +5,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from sessionary.roles.permissions import Permission
-from sessionary.testing import LoginAs, QueryCounter, UserFactory
-from sessionary.testing.api_keys import ApiKeyClientMaker
+from sessionary.testing import ApiKeyClientMaker, LoginAs, QueryCounter, UserFactory
 from sessionary.users.models import User
 
 

@@ -7,12 +7,12 @@ from sessionary.roles.permissions import BUILTIN_ROLES, MEMBER
 from sessionary.testing import (
     DEFAULT_PASSWORD,
     ApiKeyClientMaker,
+    AuditLog,
     LoginAs,
     RoleFactory,
     SessionaryTestClient,
     UserFactory,
 )
-from sessionary.testing.audit import AuditLog
 from sessionary.users.models import User
 from tests.people import NEW_USER_BODY, MakeAdmin, user_id_of
 

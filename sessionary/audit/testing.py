@@ -1,14 +1,29 @@
-"""The ``audit_log`` fixture: what the app recorded during this test."""
+"""The audit log in tests: the ``audit_log`` fixture (what the app recorded during this test),
+and the secret-leak sentinel's look at every audit event the app writes.
+
+A feature helper of ``sessionary.testing``, written with the calls an app uses for its own (a
+fixture, :func:`~sessionary.testing.scan_for_secrets`) and loaded by the plugin from its list
+of helpers. The sentinel learns of each new event from SQLAlchemy's ``after_insert`` event on
+the mapped class, so nothing depends on the table's name or the SQL that wrote it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event as orm_events
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
 
 from sessionary.audit.models import AuditEvent
+from sessionary.testing.fixtures import isolated
 from sessionary.testing.isolation import TestProvider
 from sessionary.testing.loops import TestLoop
+from sessionary.testing.sentinel import scan_for_secrets
 
 
 def _id(value: Any) -> Any:
@@ -72,3 +87,24 @@ def _find(events: list[AuditEvent], type_: str, actor: Any, target: Any) -> Audi
         + (f" on {_id(target)}" if target is not None else "")
     )
     raise AssertionError(f"no audit event {wanted}; recorded {type_!r} events: {seen or 'none'}")
+
+
+@pytest.fixture
+def audit_log(sessionary_app: FastAPI, sessionary_loop: TestLoop) -> AuditLog:
+    """What the app recorded in the audit log during this test: ``events(type=…)``,
+    ``assert_recorded(type, actor=…, target=…)`` (async: ``aevents``, ``aassert_recorded``)."""
+    return AuditLog(isolated(sessionary_app), sessionary_loop)
+
+
+def _scan_new_event(_mapper: Mapper[Any], _connection: Connection, new: AuditEvent) -> None:
+    # Read when the test ends, once every secret of the test is known.
+    fields = (new.type, new.target_id, new.user_agent, new.detail)
+    scan_for_secrets(" ".join(str(value) for value in fields), f"an audit event ({new.type})")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sessionary_audit_sentinel() -> Iterator[None]:
+    # For this run only: the app's own use of the model is left as it was.
+    orm_events.listen(AuditEvent, "after_insert", _scan_new_event)
+    yield
+    orm_events.remove(AuditEvent, "after_insert", _scan_new_event)

@@ -1,4 +1,9 @@
-"""Notes in tests: ``note_factory`` and the ``{own_note}`` / ``{other_note}`` matrix objects."""
+"""Notes in tests: ``note_factory`` and the ``{own_note}`` / ``{other_note}`` matrix objects.
+
+A feature helper of ``sessionary.testing``, written with the calls an app uses for its own
+(:class:`~sessionary.testing.Factory`, a fixture, :func:`~sessionary.testing.matrix_object`)
+and loaded by the plugin from its list of helpers — the shape to copy for an app's resource.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import pytest
 
 from sessionary.notes import service as notes_service
 from sessionary.notes.models import Note
-from sessionary.testing.factories import Factory, FactoryContext, UserFactory
+from sessionary.testing.factories import Factory, FactoryContext
 from sessionary.testing.matrix import MatrixContext, matrix_object
 from sessionary.users.models import User
+from sessionary.users.testing import UserFactory
 
 
 class NoteFactory(Factory[Note]):

@@ -1,7 +1,10 @@
 """API keys in tests: ``api_key_factory``, ``api_key_client``, ``async_api_key_client``, and the
-authorization matrix's ``ApiKey(*scopes)`` principals and ``{own_api_key}``/``{other_api_key}``.
+authorization matrix's ``ApiKeyPrincipal(*scopes)`` principals and ``{own_api_key}`` /
+``{other_api_key}`` objects.
 
-Importing this module registers the matrix parts; the plugin imports it with the fixtures.
+A feature helper of ``sessionary.testing``, written with the calls an app uses for its own
+(:class:`~sessionary.testing.Factory`, fixtures, :func:`~sessionary.testing.matrix_object`,
+:func:`~sessionary.testing.matrix_principal`) and loaded by the plugin from its list of helpers.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from fastapi import FastAPI
 
 from sessionary.api_keys import service as api_keys_service
 from sessionary.api_keys.models import ApiKey
-from sessionary.testing import sentinel
+from sessionary.roles.testing import RoleFactory
 from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClient
-from sessionary.testing.factories import Factory, FactoryContext, RoleFactory, UserFactory
-from sessionary.testing.matrix import CLIENTS, MatrixContext, matrix_object
-from sessionary.testing.matrix import ApiKey as ApiKeyPrincipal
+from sessionary.testing.factories import Factory, FactoryContext
+from sessionary.testing.matrix import MatrixContext, matrix_object, matrix_principal
+from sessionary.testing.sentinel import track_secret
 from sessionary.users.models import User
+from sessionary.users.testing import UserFactory
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,7 @@ class ApiKeyFactory(Factory[IssuedApiKey]):
             issued = await api_keys_service.create_key(
                 session, owner_id=owner.id, name=name, scopes=scopes, expires_at=expires_at
             )
-        if watcher := sentinel.active():
-            watcher.add(issued.key, "API key")
+        track_secret(issued.key, "API key")
         return IssuedApiKey(issued.row, issued.key, owner)
 
 
@@ -185,12 +188,24 @@ async def async_api_key_client(
 # -- the authorization matrix --------------------------------------------------------------------
 
 
-def _matrix_client(context: MatrixContext) -> Any:
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """A client authenticating with a new API key holding ``scopes`` (its owner's only role
+    grants exactly those): ``ApiKeyPrincipal("users:read", "notes:read")``."""
+
+    scopes: tuple[str, ...]
+
+    def __init__(self, *scopes: str) -> None:
+        object.__setattr__(self, "scopes", tuple(scopes))
+
+    def __str__(self) -> str:
+        return f"api key ({' '.join(self.scopes) or 'no scopes'})"
+
+
+@matrix_principal(ApiKeyPrincipal)
+def _api_key_principal_client(context: MatrixContext) -> Any:
     assert isinstance(context.principal, ApiKeyPrincipal)
     return context.fixture("api_key_client")(list(context.principal.scopes))
-
-
-CLIENTS[ApiKeyPrincipal] = _matrix_client
 
 
 @matrix_object("own_api_key")

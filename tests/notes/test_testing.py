@@ -1,11 +1,10 @@
-"""sessionary.testing.notes: the note factory and the notes' matrix objects."""
+"""sessionary.notes.testing: the note factory and the notes' matrix objects."""
 
 import pytest
 
 from sessionary.notes.models import Note
-from sessionary.testing import ANON, SyncDB, UserFactory
+from sessionary.testing import ANON, NoteFactory, SyncDB, UserFactory
 from sessionary.testing.matrix import OBJECTS, MatrixContext
-from sessionary.testing.notes import NoteFactory
 from sessionary.users.models import User
 
 
