@@ -16,7 +16,6 @@ PACKAGE = ROOT / "sessionary"
 TEST_ONLY = {
     "seed": "the original example's test module",
     "docs": "the documents' claims",
-    "toolkit": "the plugin run end to end in inner pytest sessions",
 }
 # What each layer may import from sessionary (besides itself).
 DOMAIN_FREE = {"core", "config", "errors", "clock"}

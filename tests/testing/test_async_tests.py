@@ -1,3 +1,6 @@
+"""Async tests as a test author writes them: one event loop per worker, the sync fixtures' rows
+visible, concurrent requests, a clean slate after."""
+
 import asyncio
 
 import httpx2

@@ -1,4 +1,4 @@
-"""The toolkit's checks that go beyond the usual: secret-leak sentinel, --db-postmortem,
+"""What the plugin checks and cleans after each test: the secret-leak sentinel, --db-postmortem,
 the row-count leak detector, and delete mode (real commits)."""
 
 import pytest
@@ -7,7 +7,9 @@ pytestmark = pytest.mark.no_db
 
 LEAKY_APP = """
 from fastapi import Request
+from sessionary import DbSession
 from sessionary.app import create_app
+from sessionary.audit import service as audit_service
 
 app = create_app()
 
@@ -22,6 +24,13 @@ async def shout(request: Request) -> dict[str, str]:
     import logging
     logging.getLogger("sessionary.leaky").warning("cookie %s", request.cookies)
     return {}
+
+
+@app.post("/remember", status_code=204)
+async def remember(request: Request, db: DbSession) -> None:
+    await audit_service.record_event(
+        db, audit_service.EventType.LOGIN_FAILED, detail=await request.json()
+    )
 """
 
 
@@ -65,6 +74,70 @@ class TestSecretLeakSentinel:
 
         result.assert_outcomes(passed=1, errors=1)
         result.stdout.fnmatch_lines(["*secret leak: a session token appeared in log record*"])
+
+    @pytest.mark.parametrize("isolation", ["savepoint", "delete"])
+    def test_a_password_stored_in_an_audit_event_fails_the_test(
+        self, pytester: pytest.Pytester, inner_args: list[str], isolation: str
+    ) -> None:
+        pytester.makepyfile(leaky=LEAKY_APP)
+        pytester.makepyfile(
+            test_leak="""
+            def test_remember(member_client, user_factory):
+                user_factory(password="a-quiet-password")
+                response = member_client.post("/remember", json={"kept": "a-quiet-password"})
+                assert response.status_code == 204
+            """
+        )
+
+        result = pytester.runpytest_subprocess(
+            *inner_args,
+            "--sessionary-app=leaky:app",
+            f"--db-isolation={isolation}",
+            "-p",
+            "no:cacheprovider",
+        )
+
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*secret leak: a password appeared in an audit event (login.failed)*"]
+        )
+
+    def test_an_apps_own_helpers_feed_it_through_the_public_calls(
+        self, pytester: pytest.Pytester, inner_args: list[str]
+    ) -> None:
+        pytester.makepyfile(leaky=LEAKY_APP)
+        pytester.makeconftest(
+            """
+            import pytest
+
+            from sessionary.testing import scan_for_secrets, track_secret
+
+
+            @pytest.fixture
+            def widget_secret():
+                track_secret("widget-secret-0123", "widget secret")
+                scan_for_secrets("stored: widget-secret-0123", "the widget table")
+                return "widget-secret-0123"
+            """
+        )
+        pytester.makepyfile(
+            test_leak="""
+            def test_widget(client, widget_secret):
+                assert client.post("/echo", json={"w": widget_secret}).status_code == 200
+            """
+        )
+
+        result = pytester.runpytest_subprocess(
+            *inner_args, "--sessionary-app=leaky:app", "-p", "no:cacheprovider"
+        )
+
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*secret leak: a widget secret appeared in the response to POST /echo; "
+                "a widget secret appeared in the widget table*"
+            ]
+        )
 
     def test_login_response_may_set_its_own_token(
         self, pytester: pytest.Pytester, inner_args: list[str]
