@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import JsonValue
 
 from sessionary.errors import InvalidInput
@@ -12,8 +12,6 @@ from sessionary.errors import InvalidInput
 USERNAME_MAX = 64
 EMAIL_MAX = 254
 _USERNAME_SYMBOLS = frozenset("._-@+")
-# Deliberately loose: one @, something on each side, no spaces. Deliverability is not ours to judge.
-_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 
 # The same rules as the OpenAPI document states them (JSON Schema counts code points before
 # NFKC, so the server checks the exact rule after it; Python's \w is "alphanumeric or _").
@@ -22,7 +20,12 @@ USERNAME_SCHEMA: dict[str, JsonValue] = {
     "maxLength": USERNAME_MAX,
     "description": f"1-{USERNAME_MAX} letters, digits and ._-@+ (after NFKC normalisation).",
 }
-EMAIL_SCHEMA: dict[str, JsonValue] = {"pattern": r"^\s*[^@\s]+@[^@\s]+\s*$"}
+# The syntax is email-validator's (RFC 5322's dot-atom, internationalised domains, a dot in
+# the domain): a pattern can only approximate it; the server has the last word (422).
+EMAIL_SCHEMA: dict[str, JsonValue] = {
+    "pattern": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+    "description": f"An email address (at most {EMAIL_MAX} characters), like name@example.com.",
+}
 
 
 class InvalidUsername(InvalidInput):
@@ -49,12 +52,21 @@ def username_key(username: str) -> str:
 
 
 def normalize_email(email: str) -> str:
-    """Trimmed; raises InvalidEmail (422) unless it looks like ``local@domain`` and fits in 254."""
+    """Trimmed, kept as given; raises InvalidEmail (422) unless it is an address by
+    email-validator's syntax rules and fits in 254 characters.
+
+    Syntax only: no DNS lookup (an answer must not depend on, or wait for, a resolver), and
+    no special-use names (``.test``, ``localhost``) since no mail can reach them.
+    """
     shown = email.strip()
-    if not 3 <= len(shown) <= EMAIL_MAX or not _EMAIL_SHAPE.fullmatch(shown):
+    if not 3 <= len(shown) <= EMAIL_MAX:
         raise InvalidEmail(
             f"Email must look like name@example.com (at most {EMAIL_MAX} characters)"
         )
+    try:
+        validate_email(shown, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"Email must look like name@example.com: {exc}") from None
     return shown
 
 

@@ -212,3 +212,58 @@ class TestAMalformedEmail:
         assert response.status_code not in {401, 403, 404}
         assert_unchanged(db, alice)
         assert audit_log.events("user.updated") == []
+
+
+class TestAnAddressTheOldShapeCheckLetThrough:
+    """Before email-validator, "one @, something on each side, no spaces" let these in."""
+
+    @pytest.mark.parametrize(
+        "email",
+        [
+            "alice@localhost",
+            "alice..smith@example.com",
+            ".alice@example.com",
+            "alice.@example.com",
+            "alice@-example.com",
+            "alice@exa_mple.com",
+            "alice@example.com.",
+            "alice@exa\u200bmple.com",
+            "alice@[127.0.0.1]",
+            "alice@example.test",
+        ],
+        ids=[
+            "single-label-domain",
+            "two-dots",
+            "leading-dot",
+            "trailing-dot-local",
+            "hyphen-first-label",
+            "underscore-in-domain",
+            "trailing-dot-domain",
+            "zero-width-space",
+            "address-literal",
+            "special-use-domain",
+        ],
+    )
+    def test_is_a_422_naming_the_email_field(
+        self, email: str, browser: TestClient, alice: User, db: SyncDB
+    ) -> None:
+        response = update_me(browser, {"email": email})
+
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "email"]
+        assert error["msg"].startswith("Email must look like name@example.com: ")
+        assert_unchanged(db, alice)
+
+    @pytest.mark.parametrize(
+        "email",
+        ["o'brien+tag@example.com", "zoë@exämple.de", "a@b.co", "x" * 64 + "@example.com"],
+        ids=["apostrophe-plus", "internationalised", "short", "64-character-local-part"],
+    )
+    def test_a_real_address_is_accepted_as_given(
+        self, email: str, browser: TestClient, alice: User, db: SyncDB
+    ) -> None:
+        response = update_me(browser, {"email": email})
+
+        assert response.status_code == 200
+        assert stored(db, alice).email == email
