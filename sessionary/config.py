@@ -8,12 +8,15 @@ everything reads it from there, so tests can swap it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from enum import StrEnum
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessionary.db"
@@ -22,6 +25,72 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessionary.db"
 class LogFormat(StrEnum):
     CONSOLE = "console"
     JSON = "json"
+
+
+class MailBackend(StrEnum):
+    CONSOLE = "console"
+    SMTP = "smtp"
+    MEMORY = "memory"
+
+
+class SMTPSecurity(StrEnum):
+    """How the SMTP connection is protected: ``smtps://`` is TLS from the first byte;
+    ``smtp://`` upgrades with STARTTLS when ``?starttls=true``, never with ``false``, and
+    when the server offers it otherwise."""
+
+    TLS = "tls"
+    STARTTLS = "starttls"
+    OPPORTUNISTIC = "opportunistic"
+    NONE = "none"
+
+
+_SMTP_PORTS = {"smtp": 25, "smtps": 465}
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+@dataclass(frozen=True)
+class SMTPServer:
+    """``SESSIONARY_SMTP_URL`` read: where and how to send (the password never in a repr)."""
+
+    host: str
+    port: int
+    security: SMTPSecurity
+    username: str | None = None
+    password: SecretStr | None = field(default=None, repr=False)
+
+
+def parse_smtp_url(url: str) -> SMTPServer:
+    """``smtp://user:pass@host:587?starttls=true`` or ``smtps://host``; ValueError otherwise.
+
+    The messages never quote the URL: it may hold a password.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in _SMTP_PORTS:
+        raise ValueError("must start with smtp:// or smtps://")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    if not host:
+        raise ValueError("names no host (smtp://host:587)")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if unknown := set(query) - {"starttls"}:
+        raise ValueError(f"unknown option(s) {', '.join(sorted(unknown))}; only starttls")
+    security = SMTPSecurity.TLS if parts.scheme == "smtps" else SMTPSecurity.OPPORTUNISTIC
+    if "starttls" in query:
+        choice = _BOOLEANS.get(query["starttls"][-1].lower())
+        if choice is None:
+            raise ValueError("starttls must be true or false")
+        if parts.scheme == "smtps":
+            raise ValueError("starttls applies to smtp:// (smtps:// is TLS from the start)")
+        security = SMTPSecurity.STARTTLS if choice else SMTPSecurity.NONE
+    return SMTPServer(
+        host=host,
+        port=port or _SMTP_PORTS[parts.scheme],
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=SecretStr(unquote(parts.password)) if parts.password else None,
+    )
 
 
 def _split_list(value: Any) -> Any:
@@ -44,6 +113,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        # A value may be a secret (a database or SMTP URL with a password): errors name the
+        # setting and the rule, never the value.
+        hide_input_in_errors=True,
     )
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -97,15 +169,26 @@ class Settings(BaseSettings):
     password_parallelism: int = Field(default=1, ge=1)
     password_hash_threads: int = Field(default=2, ge=1, le=32)
 
+    # Mail (sessionary.mail, docs/email.md). Links in mail are public_url + a path.
+    mail_backend: MailBackend = MailBackend.CONSOLE
+    mail_from: str = "Sessionary <no-reply@localhost>"
+    smtp_url: SecretStr | None = None
+    smtp_timeout: float = Field(default=10.0, gt=0, le=300)
+    public_url: str = "http://localhost:8000"
+    # Directories (or package:directory) searched for mail templates before Sessionary's own.
+    mail_templates: StrList = Field(default_factory=list)
+
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE
 
-    @field_validator("trusted_origins", "trusted_proxies", "cors_origins", mode="before")
+    @field_validator(
+        "trusted_origins", "trusted_proxies", "cors_origins", "mail_templates", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("redis_url", "migrations", mode="before")
+    @field_validator("redis_url", "migrations", "smtp_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return value or None
@@ -122,6 +205,40 @@ class Settings(BaseSettings):
             ip_network(item, strict=False)  # raises ValueError with a clear message
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or any(char in value for char in "\r\n"):
+            raise ValueError("must be an address, like 'Example <no-reply@example.com>'")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL, like https://app.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must have no query or fragment (links add their own)")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _smtp_needs_server_and_sender(self) -> Settings:
+        if self.mail_backend is MailBackend.SMTP:
+            if self.smtp_url is None:
+                raise ValueError("SESSIONARY_MAIL_BACKEND=smtp needs SESSIONARY_SMTP_URL")
+            if "mail_from" not in self.model_fields_set:
+                raise ValueError("SESSIONARY_MAIL_BACKEND=smtp needs SESSIONARY_MAIL_FROM")
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -133,6 +250,11 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(item, strict=False) for item in self.trusted_proxies)
+
+    @cached_property
+    def smtp_server(self) -> SMTPServer | None:
+        url = self.smtp_url
+        return None if url is None else parse_smtp_url(url.get_secret_value())
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ from sessionary.core.db import Database
 from sessionary.core.runtime import installed
 from sessionary.core.security import PasswordHasher
 from sessionary.identity.credentials import CredentialResolver
+from sessionary.mail.service import Mail
 
 
 @dataclass(eq=False)
@@ -29,6 +30,8 @@ class Runtime:
     database: Database
     hasher: PasswordHasher
     throttle: LoginThrottle
+    # The mailer (``mail.mailer``), the templates and deliveries in flight (sessionary.mail).
+    mail: Mail
     # Asked in order; the first that claims a request decides (identity.credentials).
     credentials: tuple[CredentialResolver, ...] = ()
     # Where Sessionary's routes are mounted ("" or "/api"), and which router groups.
@@ -58,14 +61,18 @@ class Runtime:
                 threads=hash_threads or settings.password_hash_threads,
             ),
             throttle=LoginThrottle(settings),
+            mail=Mail.from_settings(settings),
             credentials=credentials,
             prefix=prefix,
             routers=routers,
         )
 
     async def close(self) -> None:
-        """Release what the runtime holds: pools, the throttle's storage, hashing threads."""
+        """Release what the runtime holds: mail still being delivered (a few seconds' grace,
+        before the database, which a failure hook may use), pools, the throttle's storage,
+        hashing threads."""
         try:
+            await self.mail.drain()
             await self.database.stop()
         finally:
             await self.throttle.close()

@@ -36,7 +36,12 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        fail(f"invalid setting SESSIONARY_{field.upper()}: {first['msg']}")
+        # A rule across settings (the smtp backend needs its URL) names them in its message.
+        fail(
+            f"invalid setting SESSIONARY_{field.upper()}: {first['msg']}"
+            if field
+            else f"invalid settings: {first['msg']}"
+        )
 
 
 def _describe(exc: BaseException) -> str:

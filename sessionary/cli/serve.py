@@ -23,7 +23,7 @@ DEFAULT_APP = "sessionary.main:app"
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, ValidationError) and (errors := exc.errors()):
         where = ".".join(str(part) for part in errors[0]["loc"])
-        return f"invalid setting {where}: {errors[0]['msg']}"
+        return f"invalid setting{f' {where}' if where else 's'}: {errors[0]['msg']}"
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 

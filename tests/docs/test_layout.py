@@ -22,6 +22,7 @@ DOMAIN_FREE = {"core", "config", "errors", "clock"}
 ALLOWED = {
     "core": DOMAIN_FREE,
     "identity": DOMAIN_FREE,
+    "mail": DOMAIN_FREE,
 }
 
 
