@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sessionary.cli import db, demo, serve, sessions, users
+from sessionary.cli import db, demo, mail, serve, sessions, users
 
 app = typer.Typer(
     name="sessionary",
@@ -18,6 +18,7 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:
