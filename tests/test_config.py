@@ -4,7 +4,6 @@ defaults, and settings passed into ``create_app`` rather than read from a global
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,7 @@ from sessionary.testing import DEFAULT_PASSWORD
 from sessionary.users import service as users_service
 from sessionary.users.testing import cached_hash
 
-pytestmark = pytest.mark.no_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No SESSIONARY_ variable and no ``.env`` in the working directory."""
-    for name in list(os.environ):
-        if name.startswith("SESSIONARY_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = [pytest.mark.no_db, pytest.mark.usefixtures("no_sessionary_env")]
 
 
 def load(**kwargs: Any) -> Settings:

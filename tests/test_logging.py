@@ -1,8 +1,6 @@
 """Logs go through structlog in the operator's chosen format."""
 
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -12,15 +10,7 @@ from sessionary import install
 from sessionary.config import LogFormat, Settings
 from sessionary.core.logging import configure_logging
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    logger = logging.getLogger("sessionary")
-    handlers, level, config = list(logger.handlers), logger.level, structlog.get_config()
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
-    structlog.configure(**config)
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 @pytest.mark.no_db

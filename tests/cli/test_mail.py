@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import structlog
 from typer.testing import CliRunner
 
 from sessionary.cli import app
@@ -17,22 +11,11 @@ from tests.mail.servers import smtp_server_in_thread
 
 from .checks import assert_one_line_error
 
-pytestmark = pytest.mark.no_db
-
-
-@pytest.fixture(autouse=True)
-def _own_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No SESSIONARY_ variable from outside; the command's logging set-up undone after."""
-    for name in list(os.environ):
-        if name.startswith("SESSIONARY_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    logger = logging.getLogger("sessionary")
-    handlers, level, config = list(logger.handlers), logger.level, structlog.get_config()
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
-    structlog.configure(**config)
+# The command sets up logging (the console backend's message is a log line).
+pytestmark = [
+    pytest.mark.no_db,
+    pytest.mark.usefixtures("no_sessionary_env", "restored_logging"),
+]
 
 
 def use_smtp(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

@@ -3,9 +3,6 @@ repr and error), the backend's needs, the public URL and the sender."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
@@ -13,17 +10,9 @@ from typer.testing import CliRunner
 from sessionary.cli import app as cli
 from sessionary.config import MailBackend, Settings, SMTPSecurity, parse_smtp_url
 
-pytestmark = pytest.mark.no_db
+pytestmark = [pytest.mark.no_db, pytest.mark.usefixtures("no_sessionary_env")]
 
 SECRET = "hunter2-secret"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("SESSIONARY_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 class TestDefaults:
