@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sessionary.config import Settings
     from sessionary.core.db import Database
     from sessionary.core.security import PasswordHasher
+    from sessionary.mail.service import Mail
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,12 @@ class Context:
     @property
     def throttle(self) -> LoginThrottle:
         return self.runtime.throttle
+
+    @property
+    def mail(self) -> Mail:
+        """Compose from templates; ``ctx.mail.schedule(ctx.db, message)`` sends after the
+        commit (sessionary.mail)."""
+        return self.runtime.mail
 
 
 def request_context(request: Request, db: DbSession) -> Context:

@@ -1,6 +1,7 @@
 """Logs go through structlog in the operator's chosen format."""
 
 import json
+import logging
 
 import pytest
 import structlog

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import anyio.to_thread
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from sessionary import install
 from sessionary.config import Settings
-from sessionary.core.dependencies import DbSession
+from sessionary.context import Context, ContextDep
 from sessionary.errors import Conflict
 from sessionary.mail.mailers import MemoryMailer
 from sessionary.runtime import runtime_of
@@ -24,10 +24,10 @@ from sessionary.runtime import runtime_of
 pytestmark = pytest.mark.no_db
 
 
-def schedule_test_mail(request: Request, db: DbSession) -> None:
-    runtime = runtime_of(request.app)
-    message = runtime.mail.compose(runtime.settings, "test", to="alice@example.com")
-    runtime.mail.schedule(db, message)
+def schedule_test_mail(ctx: Context) -> None:
+    """What a flow does: compose from a template, schedule on the unit's transaction."""
+    message = ctx.mail.compose(ctx.settings, "test", to="alice@example.com")
+    ctx.mail.schedule(ctx.db, message)
 
 
 def _refuse_commit(_: object) -> None:
@@ -44,19 +44,19 @@ def app(tmp_path: Path) -> FastAPI:
     )
 
     @app.post("/committed")
-    async def committed(request: Request, db: DbSession) -> dict[str, bool]:
-        schedule_test_mail(request, db)
+    async def committed(ctx: ContextDep) -> dict[str, bool]:
+        schedule_test_mail(ctx)
         return {"ok": True}
 
     @app.post("/refused")
-    async def refused(request: Request, db: DbSession) -> None:
-        schedule_test_mail(request, db)
+    async def refused(ctx: ContextDep) -> None:
+        schedule_test_mail(ctx)
         raise Conflict("no")
 
     @app.post("/commit-fails")
-    async def commit_fails(request: Request, db: DbSession) -> None:
-        schedule_test_mail(request, db)
-        event.listen(db.sync_session, "before_commit", _refuse_commit)
+    async def commit_fails(ctx: ContextDep) -> None:
+        schedule_test_mail(ctx)
+        event.listen(ctx.db.sync_session, "before_commit", _refuse_commit)
 
     return app
 
