@@ -17,6 +17,7 @@ from sessionary.context import Context
 from sessionary.core.db import InvalidDatabaseURL
 from sessionary.errors import SessionaryError
 from sessionary.identity.origin import Origin
+from sessionary.mail.templates import MailTemplatesNotFound
 from sessionary.runtime import Runtime
 from sessionary.users.actors import Operator
 
@@ -62,7 +63,7 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(work())  # type: ignore[arg-type]
     except SessionaryError as exc:
         fail(exc.detail)
-    except InvalidDatabaseURL as exc:
+    except (InvalidDatabaseURL, MailTemplatesNotFound) as exc:
         fail(str(exc))
     except (OSError, SQLAlchemyError) as exc:
         fail(_describe(exc))

@@ -13,6 +13,7 @@ from sessionary.core.logging import configure_logging
 from sessionary.errors import SessionaryError
 from sessionary.mail.mailers import DeliveryFailed
 from sessionary.mail.service import Mail
+from sessionary.mail.templates import MailTemplatesNotFound
 from sessionary.users.usernames import normalize_email
 
 app = typer.Typer(help="Check the mail configuration.", no_args_is_help=True)
@@ -26,7 +27,7 @@ def send_test(address: Annotated[str, typer.Argument(help="Where to send it.")])
     try:
         address = normalize_email(address)
         mail = Mail.from_settings(settings)
-    except (SessionaryError, ValueError) as exc:
+    except (SessionaryError, MailTemplatesNotFound) as exc:
         fail(str(exc))
     message = mail.compose(settings, "test", to=address)
     try:

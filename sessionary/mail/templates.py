@@ -32,6 +32,11 @@ class UnknownMailTemplate(LookupError):
     """No template set of that name (a programming error, not a user's)."""
 
 
+class MailTemplatesNotFound(ValueError):
+    """A ``SESSIONARY_MAIL_TEMPLATES`` entry names no directory: a configuration mistake,
+    reported when the runtime is built (start-up, a command), never at the first mail."""
+
+
 @dataclass(frozen=True)
 class RenderedMail:
     subject: str
@@ -47,9 +52,11 @@ def template_directory(entry: str) -> Path:
         try:
             path = Path(str(files(package).joinpath(inside)))
         except ModuleNotFoundError:
-            raise ValueError(f"mail templates {entry!r}: no package {package!r}") from None
+            raise MailTemplatesNotFound(
+                f"mail templates {entry!r}: no package {package!r}"
+            ) from None
     if not path.is_dir():
-        raise ValueError(f"mail templates {entry!r}: not a directory")
+        raise MailTemplatesNotFound(f"mail templates {entry!r}: not a directory")
     return path
 
 

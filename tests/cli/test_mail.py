@@ -10,6 +10,7 @@ from sessionary.mail.message import text_of
 from tests.mail.servers import smtp_server_in_thread
 
 from .checks import assert_one_line_error
+from .scratch import ScratchDatabase
 
 # The command sets up logging (the console backend's message is a log line).
 pytestmark = [
@@ -97,5 +98,17 @@ class TestMailTest:
         monkeypatch.setenv("SESSIONARY_MAIL_TEMPLATES", "/no/such/dir")
 
         result = runner.invoke(app, ["mail", "test", "bob@example.com"])
+
+        assert_one_line_error(result, "mail templates", "/no/such/dir")
+
+    def test_a_missing_template_directory_stops_any_command_in_one_line(
+        self,
+        runner: CliRunner,
+        migrated_database: ScratchDatabase,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("SESSIONARY_MAIL_TEMPLATES", "/no/such/dir")
+
+        result = runner.invoke(app, ["sessions", "purge"])
 
         assert_one_line_error(result, "mail templates", "/no/such/dir")
