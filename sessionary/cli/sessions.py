@@ -12,6 +12,7 @@ from sessionary.context import Context
 from sessionary.sessions import service as sessions_service
 from sessionary.users import admin as users_admin
 from sessionary.users import service as users_service
+from sessionary.users import tokens
 from sessionary.users.actors import Operator
 
 app = typer.Typer(help="Manage login sessions.", no_args_is_help=True)
@@ -19,17 +20,19 @@ app = typer.Typer(help="Manage login sessions.", no_args_is_help=True)
 
 @app.command()
 def purge() -> None:
-    """Delete expired sessions (revoked ones once past their absolute deadline) and login
-    devices unused for SESSIONARY_LOGIN_DEVICE_TTL."""
+    """Delete expired sessions (revoked ones once past their absolute deadline), expired
+    mailed tokens, and login devices unused for SESSIONARY_LOGIN_DEVICE_TTL."""
     settings = load_settings()
 
-    async def work() -> tuple[int, int]:
+    async def work() -> tuple[int, int, int]:
         async with unit_of_work(settings) as ctx:
             purged = await sessions_service.purge(ctx.db, settings)
-            return purged, await devices.purge_devices(ctx.db, settings)
+            expired = await tokens.purge(ctx.db)
+            return purged, expired, await devices.purge_devices(ctx.db, settings)
 
-    sessions_purged, devices_purged = run(work)
+    sessions_purged, tokens_purged, devices_purged = run(work)
     typer.echo(f"purged {sessions_purged} session(s)")
+    typer.echo(f"purged {tokens_purged} expired mailed token(s)")
     typer.echo(f"purged {devices_purged} login device(s)")
 
 

@@ -25,6 +25,7 @@ from sessionary.identity.origin import Origin
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.sessions import service as sessions_service
+from sessionary.users import tokens
 from sessionary.users.models import User
 from sessionary.users.usernames import email_key, normalize_email, normalize_username, username_key
 
@@ -121,11 +122,14 @@ async def role_names(db: AsyncSession, user_id: int) -> list[str]:
 async def store_password(
     db: AsyncSession, hasher: PasswordHasher, user_id: int, password: str
 ) -> None:
+    """Write a new password hash. Every mailed token of the user stops working: a reset link
+    or a pending address change sent before it must not outlive the password it knew."""
     await db.execute(
         update(User)
         .where(User.id == user_id)
         .values(password_hash=await hasher.hash(password), updated_at=clock.now())
     )
+    await tokens.forget(db, user_id)
 
 
 async def set_password(
@@ -158,12 +162,13 @@ async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origi
 
 
 async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
-    """Deactivate an account, forget its login devices and revoke its sessions; returns how
-    many sessions were revoked."""
+    """Deactivate an account, forget its login devices and mailed tokens and revoke its
+    sessions; returns how many sessions were revoked."""
     await db.execute(
         update(User).where(User.id == user.id).values(is_active=False, updated_at=clock.now())
     )
     await devices.forget_devices(db, user.id)
+    await tokens.forget(db, user.id)
     return await sessions_service.revoke_user_sessions(db, settings, user.id)
 
 

@@ -1,5 +1,5 @@
-"""Login devices from the command line: ``sessions purge`` deletes the expired ones,
-``users set-password`` and ``users deactivate`` forget the user's (issue 11)."""
+"""Login devices from the command line: ``sessions purge`` deletes the expired ones (and expired
+mailed tokens), ``users set-password`` and ``users deactivate`` forget the user's (issue 11)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from sessionary.auth.models import LoginDevice
 from sessionary.cli import app
 from sessionary.core.db import engine_for_url
 from sessionary.testing import Clock
+from sessionary.users.models import AccountToken
+from sessionary.users.tokens import Purpose
 
 from .scratch import ScratchDatabase
 
@@ -109,3 +111,41 @@ class TestSecuringTheAccount:
         assert result.exit_code == 0, result.output
         assert devices(migrated_database, alice) == []
         assert len(devices(migrated_database, bob)) == 1
+
+
+class TestPurgeMailedTokens:
+    def test_deletes_expired_tokens_and_keeps_live_ones(
+        self, runner: CliRunner, migrated_database: ScratchDatabase, clock: Clock
+    ) -> None:
+        alice = migrated_database.add_user("alice", PASSWORD)
+        bob = migrated_database.add_user("bob", PASSWORD)
+        now = clock.now()
+        add_token(migrated_database, alice, expires_at=now - timedelta(seconds=1))
+        add_token(migrated_database, bob, expires_at=now + timedelta(minutes=5))
+
+        result = runner.invoke(app, ["sessions", "purge"])
+
+        assert result.exit_code == 0, result.output
+        assert "purged 1 expired mailed token(s)" in result.stdout.splitlines()
+        kept = migrated_database.rows("SELECT user_id FROM account_tokens")
+        assert [row[0] for row in kept] == [bob]
+
+
+def add_token(database: ScratchDatabase, user_id: int, *, expires_at: datetime) -> None:
+    async def run() -> None:
+        engine = engine_for_url(database.url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    insert(AccountToken).values(
+                        user_id=user_id,
+                        purpose=Purpose.PASSWORD_RESET.value,
+                        token_hash=os.urandom(32),
+                        created_at=expires_at - timedelta(minutes=30),
+                        expires_at=expires_at,
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
