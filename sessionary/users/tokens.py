@@ -86,4 +86,3 @@ async def purge(db: AsyncSession) -> int:
     """Delete expired tokens (``sessionary sessions purge`` housekeeping)."""
     result = await db.execute(delete(AccountToken).where(AccountToken.expires_at <= clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
-
