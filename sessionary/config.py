@@ -148,6 +148,11 @@ class Settings(BaseSettings):
     # Sign-ups per client (each one can confirm that a username or email is taken).
     registrations_per_client: int = Field(default=20, ge=1)
     registration_window: int = Field(default=3600, ge=1)
+    # Requests that mail a token (password reset, verification resend), per address and per
+    # client: each one can put a mail in someone's inbox.
+    mail_requests_per_address: int = Field(default=5, ge=1)
+    mail_requests_per_client: int = Field(default=50, ge=1)
+    mail_request_window: int = Field(default=3600, ge=1)
 
     # Request size limits (413 / 431).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -143,6 +143,25 @@ class LoginThrottle:
         window = Window(settings.registrations_per_client, settings.registration_window, "signup")
         await self._take(((window, f"client/{quote(client, safe='')}"),))
 
+    async def acquire_mail_request(
+        self, settings: Settings, *, purpose: str, address: str, client: str
+    ) -> None:
+        """Every request that mails a token (``purpose``: ``reset``, ``verify``) takes a slot
+        per address and per client, whether or not the address belongs to anyone (so the
+        answer says nothing about it); Refused past ``mail_requests_per_address`` or
+        ``mail_requests_per_client`` per ``mail_request_window``."""
+        seconds = settings.mail_request_window
+        digest = hashlib.sha256(address.encode()).hexdigest()  # no raw user input in keys
+        await self._take(
+            (
+                (Window(settings.mail_requests_per_address, seconds, purpose), f"address/{digest}"),
+                (
+                    Window(settings.mail_requests_per_client, seconds, purpose),
+                    f"client/{quote(client, safe='')}",
+                ),
+            )
+        )
+
     async def counts(
         self, settings: Settings, *, account: str, client: str, device_id: int | None
     ) -> ThrottleCounts:

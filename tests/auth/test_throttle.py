@@ -423,6 +423,69 @@ class TestRegistrationBucket:
         await login_throttle.acquire_registration(limited, client=CLIENT)
 
 
+@pytest.mark.anyio
+class TestMailRequestBuckets:
+    async def test_every_request_counts_per_address(
+        self, login_throttle: LoginThrottle, settings: SettingsOverride, frozen: Clock
+    ) -> None:
+        limited = settings.set(mail_requests_per_address=2, mail_request_window=600)
+        for _ in range(2):
+            await login_throttle.acquire_mail_request(
+                limited, purpose="reset", address="a@example.com", client=CLIENT
+            )
+
+        with pytest.raises(Throttled) as refused:
+            await login_throttle.acquire_mail_request(
+                limited, purpose="reset", address="a@example.com", client=OTHER_CLIENT
+            )
+
+        assert refused.value.headers["Retry-After"] == "601"
+        await login_throttle.acquire_mail_request(
+            limited, purpose="reset", address="b@example.com", client=CLIENT
+        )
+        await login_throttle.acquire_mail_request(
+            limited, purpose="verify", address="a@example.com", client=CLIENT
+        )
+        frozen.advance(seconds=601)
+        await login_throttle.acquire_mail_request(
+            limited, purpose="reset", address="a@example.com", client=CLIENT
+        )
+
+    async def test_and_per_client_whatever_the_address(
+        self, login_throttle: LoginThrottle, settings: SettingsOverride, frozen: Clock
+    ) -> None:
+        limited = settings.set(mail_requests_per_client=3)
+        for n in range(3):
+            await login_throttle.acquire_mail_request(
+                limited, purpose="reset", address=f"{n}@example.com", client=CLIENT
+            )
+
+        with pytest.raises(Throttled):
+            await login_throttle.acquire_mail_request(
+                limited, purpose="reset", address="new@example.com", client=CLIENT
+            )
+        await login_throttle.acquire_mail_request(
+            limited, purpose="reset", address="new@example.com", client=OTHER_CLIENT
+        )
+
+    async def test_a_refused_request_holds_no_slot(
+        self, login_throttle: LoginThrottle, settings: SettingsOverride, frozen: Clock
+    ) -> None:
+        limited = settings.set(mail_requests_per_address=1, mail_requests_per_client=2)
+        await login_throttle.acquire_mail_request(
+            limited, purpose="reset", address="a@example.com", client=CLIENT
+        )
+        with pytest.raises(Throttled):
+            await login_throttle.acquire_mail_request(
+                limited, purpose="reset", address="a@example.com", client=CLIENT
+            )
+
+        # The refusal took no client slot: one is still free for another address.
+        await login_throttle.acquire_mail_request(
+            limited, purpose="reset", address="b@example.com", client=CLIENT
+        )
+
+
 class TestRedisDown:
     """Fail closed, fast: 503 with Retry-After instead of unlimited guessing or a hang."""
 
