@@ -11,9 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sessionary.sessions.models import LoginSession
-from sessionary.testing import (
-    SyncDB,
-)
+from sessionary.testing import SyncDB
 
 IDLE = 3600
 ABSOLUTE = 86400
