@@ -91,15 +91,12 @@ async def issue_api_key(
 
 async def list_keys(db: AsyncSession, principal: Principal, page: PageRequest) -> list[ApiKey]:
     """The principal's unrevoked keys, by id (``page.limit + 1`` rows at most)."""
-    return list(
-        await db.scalars(
-            select(ApiKey)
-            .where(ApiKey.owner_id == principal.user_id, ApiKey.revoked_at.is_(None))
-            .order_by(ApiKey.id)
-            .limit(page.limit + 1)
-            .offset(page.offset)
-        )
+    statement = (
+        select(ApiKey)
+        .where(ApiKey.owner_id == principal.user_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id)
     )
+    return list(await db.scalars(page.window(statement)))
 
 
 async def revoke_api_key(

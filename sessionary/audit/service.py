@@ -140,4 +140,4 @@ async def list_events(
     if filters.until is not None:
         statement = statement.where(AuditEvent.created_at < filters.until)
     statement = statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    return list(await db.scalars(statement.offset(page.offset).limit(page.limit + 1)))
+    return list(await db.scalars(page.window(statement)))

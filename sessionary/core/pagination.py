@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select
 
 from sessionary.core.inputs import INT32_MAX
 
 T = TypeVar("T")
+Statement = TypeVar("Statement", bound=Select[Any])
 
 MAX_LIMIT = 100
 
@@ -25,6 +27,11 @@ MAX_LIMIT = 100
 class PageRequest:
     limit: int
     offset: int
+
+    def window(self, statement: Statement) -> Statement:
+        """``statement`` cut to this page plus one row: the extra one tells :func:`page_of`
+        whether more follow. ``statement`` must be ordered (a stable page needs it)."""
+        return statement.offset(self.offset).limit(self.limit + 1)
 
 
 def _page_request(

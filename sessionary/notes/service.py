@@ -85,8 +85,7 @@ async def get(db: AsyncSession, principal: Principal, note_id: int) -> Note:
 
 async def list_page(db: AsyncSession, principal: Principal, page: PageRequest) -> Sequence[Note]:
     """Up to ``limit + 1`` notes by id (the extra one tells :func:`page_of` more follow)."""
-    statement = readable(principal).order_by(Note.id).offset(page.offset).limit(page.limit + 1)
-    return (await db.scalars(statement)).all()
+    return (await db.scalars(page.window(readable(principal).order_by(Note.id)))).all()
 
 
 async def update(

@@ -99,9 +99,7 @@ async def _permission_map(db: AsyncSession, names: Sequence[str]) -> dict[str, l
 
 async def list_page(db: AsyncSession, page: PageRequest) -> list[tuple[Role, list[str]]]:
     """Roles ordered by name (their key: roles have no id), ``limit + 1`` of them."""
-    roles = list(
-        await db.scalars(select(Role).order_by(Role.name).offset(page.offset).limit(page.limit + 1))
-    )
+    roles = list(await db.scalars(page.window(select(Role).order_by(Role.name))))
     granted = await _permission_map(db, [role.name for role in roles])
     return [(role, granted[role.name]) for role in roles]
 

@@ -94,15 +94,12 @@ async def list_sessions(
     db: AsyncSession, settings: Settings, user_id: int, page: PageRequest
 ) -> list[LoginSession]:
     """A user's live sessions, newest first (``page.limit + 1`` rows at most)."""
-    return list(
-        await db.scalars(
-            select(LoginSession)
-            .where(LoginSession.user_id == user_id, *expiry.live(settings, clock.now()))
-            .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())
-            .limit(page.limit + 1)
-            .offset(page.offset)
-        )
+    statement = (
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, *expiry.live(settings, clock.now()))
+        .order_by(LoginSession.created_at.desc(), LoginSession.id.desc())
     )
+    return list(await db.scalars(page.window(statement)))
 
 
 async def revoke_session(

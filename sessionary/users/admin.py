@@ -55,9 +55,7 @@ async def _roles_by_user(db: AsyncSession, user_ids: Sequence[int]) -> dict[int,
 
 async def list_page(db: AsyncSession, page: PageRequest) -> list[UserWithRoles]:
     """Users by id, ``limit + 1`` of them, with their role names."""
-    users = list(
-        await db.scalars(select(User).order_by(User.id).offset(page.offset).limit(page.limit + 1))
-    )
+    users = list(await db.scalars(page.window(select(User).order_by(User.id))))
     roles = await _roles_by_user(db, [user.id for user in users])
     return [(user, roles[user.id]) for user in users]
 
