@@ -99,7 +99,8 @@ class Server:
     def connection_per_worker(self, workers: int) -> dict[int, httpx2.Client]:
         """One kept-alive client per worker: new connections until each worker has one."""
         pinned: dict[int, httpx2.Client] = {}
-        deadline = time.monotonic() + 10
+        # Generous: on a loaded machine uvicorn may be replacing the other worker for a while.
+        deadline = time.monotonic() + 60
         while len(pinned) < workers and time.monotonic() < deadline:
             client = httpx2.Client(base_url=self.base_url, timeout=10)
             pid = self.worker_of(client.get("/health/live"))
