@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from sessionary import __version__
@@ -57,6 +58,17 @@ _ROUTERS: dict[RouterGroup, APIRouter] = {
 ALL_ROUTERS: frozenset[RouterGroup] = frozenset(get_args(RouterGroup))
 # ``notes`` is the example resource: the ready-made service serves it, an app opts in.
 DEFAULT_ROUTERS: frozenset[RouterGroup] = ALL_ROUTERS - {"notes"}
+
+
+def group_routes(groups: Iterable[RouterGroup]) -> frozenset[tuple[str, str]]:
+    """``(method, path)`` of every route the router ``groups`` add, unprefixed."""
+    return frozenset(
+        (method, route.path)
+        for group in groups
+        for route in _ROUTERS[group].routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    )
 
 
 def _check_prefix(prefix: str) -> str:

@@ -7,7 +7,8 @@ keeps Sessionary's rules::
 
     from sessionary.testing import sessionary_matrix
 
-    test_sessionary_access = sessionary_matrix()  # prefix="/api" if mounted there
+    # What the app passed to install(): prefix="/api", routers={"auth", "users", ...}
+    test_sessionary_access = sessionary_matrix()
 
 Principals: anonymous, the built-in roles, a custom role, and an API key whose
 scopes (users:read, notes:read) its owner holds.
@@ -15,9 +16,12 @@ scopes (users:read, notes:read) its owner holds.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from sessionary.api_keys.testing import ApiKeyPrincipal
+from sessionary.app import DEFAULT_ROUTERS, RouterGroup, group_routes
 from sessionary.roles.testing import RolePrincipal
 from sessionary.testing.matrix import ANON, AuthzMatrix, Row
 from sessionary.users.testing import DEFAULT_PASSWORD
@@ -107,16 +111,26 @@ PUBLIC = (
 )
 
 
-def sessionary_matrix(*, prefix: str = "") -> AuthzMatrix:
+def _template(path: str) -> str:
+    # "/notes/{own_note}" (a matrix object) and "/notes/{note_id}" (the route) are one route.
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def sessionary_matrix(
+    *, prefix: str = "", routers: Iterable[RouterGroup] = DEFAULT_ROUTERS
+) -> AuthzMatrix:
     """Sessionary's own routes and who may call them, as an :class:`AuthzMatrix` to assign
-    to a ``test_…`` name; ``prefix`` where the app mounted Sessionary's routers."""
+    to a ``test_…`` name. Pass what the app passed to ``install``: ``prefix`` where it
+    mounted Sessionary's routers, ``routers`` the groups it chose (the same default)."""
     prefix = prefix.rstrip("/")
+    served = {(method, _template(path)) for method, path in group_routes(routers)}
     rows = [row if isinstance(row, Row) else Row(*row) for row in ROWS]
     return AuthzMatrix(
         principals=PRINCIPALS,
         rows=[
             Row(row.method, prefix + row.path, *row.statuses, json=row.json, headers=row.headers)
             for row in rows
+            if (row.method, _template(row.path)) in served
         ],
-        public=[(method, prefix + path) for method, path in PUBLIC],
+        public=[(method, prefix + path) for method, path in PUBLIC if (method, path) in served],
     )

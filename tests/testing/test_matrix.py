@@ -5,6 +5,7 @@ import warnings
 import pytest
 
 import sessionary.testing
+from sessionary.app import ALL_ROUTERS
 from sessionary.testing import ApiKeyPrincipal, RolePrincipal, sessionary_matrix
 from sessionary.testing.coverage import is_full_run
 
@@ -257,7 +258,32 @@ class TestShippedMatrix:
 
         assert [row.path for row in mounted.rows] == [f"/auth-api{r.path}" for r in plain.rows]
         assert ("POST", "/auth-api/auth/login") in mounted.public
-        assert len(mounted.rows) == len(plain.rows) > 30
+        assert len(mounted.rows) == len(plain.rows) > 20
+
+    def test_by_default_it_covers_what_install_serves_by_default(self) -> None:
+        paths = {row.path for row in sessionary_matrix().rows}
+
+        assert not any(path.startswith("/notes") for path in paths)
+        assert {"/users/me", "/auth/sessions", "/roles", "/api-keys"} <= paths
+
+    def test_it_keeps_only_the_routes_of_the_chosen_groups(self) -> None:
+        matrix = sessionary_matrix(prefix="/api", routers={"auth", "health"})
+
+        assert {row.path.split("/")[2] for row in matrix.rows} == {"auth"}
+        assert set(matrix.public) == {
+            ("POST", "/api/auth/login"),
+            ("POST", "/api/login/"),
+            ("POST", "/api/auth/register"),
+            ("GET", "/api/health/live"),
+            ("GET", "/api/health/ready"),
+        }
+        assert not sessionary_matrix(routers={"users"}).public
+
+    def test_every_group_together_is_every_row(self) -> None:
+        every = sessionary_matrix(routers=ALL_ROUTERS)
+        groups = [sessionary_matrix(routers={group}) for group in sorted(ALL_ROUTERS)]
+
+        assert len(every.rows) == sum(len(matrix.rows) for matrix in groups)
 
 
 class TestRenamedPrincipals:
