@@ -92,10 +92,24 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 """A string path or query parameter without NUL (422 otherwise)."""
 
 
-class RequestBody(BaseModel):
-    """Base of every JSON request body: unknown fields and NUL in any string are 422."""
+# No NUL, as JSON Schema says it (ECMA-262 and Python both read \u0000).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 
-    model_config = ConfigDict(extra="forbid")
+
+def _declare_no_nul(schema: dict[str, Any]) -> None:
+    """The schema says what :class:`RequestBody` refuses: a string property without a
+    pattern of its own gets one that excludes NUL (the ones with a pattern exclude it)."""
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
+            if option.get("type") == "string" and not option.keys() & {"pattern", "enum", "format"}:
+                option["pattern"] = NO_NUL_PATTERN
+
+
+class RequestBody(BaseModel):
+    """Base of every JSON request body: unknown fields and NUL in any string are 422 (and
+    the OpenAPI schema says so, so a schema-valid body is never refused for it)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_declare_no_nul)
 
     @field_validator("*", mode="before")
     @classmethod

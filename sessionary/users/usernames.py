@@ -23,7 +23,7 @@ USERNAME_SCHEMA: dict[str, JsonValue] = {
 # The syntax is email-validator's (RFC 5322's dot-atom, internationalised domains, a dot in
 # the domain): a pattern can only approximate it; the server has the last word (422).
 EMAIL_SCHEMA: dict[str, JsonValue] = {
-    "pattern": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$",
+    "pattern": r"^\s*[^@\s\u0000]+@[^@\s\u0000]+\.[^@\s\u0000]+\s*$",
     "description": f"An email address (at most {EMAIL_MAX} characters), like name@example.com.",
 }
 

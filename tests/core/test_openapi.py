@@ -4,6 +4,7 @@ the server accepts."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -292,3 +293,24 @@ class TestDateTimesAreRFC3339:
             "/api-keys", json={"name": "k", "scopes": [], "expires_at": value}
         )
         assert response.status_code == 422
+
+
+class TestNulIsInTheContract:
+    def test_every_free_string_of_a_request_body_excludes_nul(self, client: TestClient) -> None:
+        schemas = openapi(client)["components"]["schemas"]
+        bodies = ["LoginRequest", "NoteCreate", "ReauthRequest", "PasswordChange", "ApiKeyCreate"]
+
+        for name in bodies:
+            for field, prop in schemas[name]["properties"].items():
+                if prop.get("type") == "string" and "format" not in prop:
+                    assert prop["pattern"] == "^[^\\u0000]*$", (name, field)
+
+    def test_a_body_the_schema_allows_is_not_refused_for_nul(self, client: TestClient) -> None:
+        schema = openapi(client)["components"]["schemas"]["LoginRequest"]
+        pattern = schema["properties"]["username"]["pattern"]
+
+        assert re.fullmatch(pattern, "user\x00") is None
+        assert (
+            client.post("/auth/login", json={"username": "u\x00", "password": "p"}).status_code
+            == 422
+        )
