@@ -8,6 +8,7 @@ for development. ``memory`` keeps them in a list, for tests. ``smtp`` is in ``sm
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -35,13 +36,13 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
-class LocalMailer:
+class LocalMailer(ABC):
     """A backend that delivers at once, in the process: the outbox calls
     :meth:`deliver_now` as the transaction commits, so what it holds (or logged) is
     complete when the response is sent — no background task for a test to wait on."""
 
-    def deliver_now(self, message: EmailMessage) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def deliver_now(self, message: EmailMessage) -> None: ...
 
     async def send(self, message: EmailMessage) -> None:
         self.deliver_now(message)

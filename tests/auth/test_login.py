@@ -28,24 +28,12 @@ from sessionary.testing import (
 )
 from sessionary.testing.database import TestDatabase
 from sessionary.users.models import User
+from tests.sessions.browsers import set_cookie
 
 LOGIN_PATHS = ["/auth/login", "/login/"]
 CURRENT_ARGON2 = "$argon2id$v=19$m=19456,t=2,p=1$"
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 INVALID = {"detail": "Invalid credentials"}
-
-
-def set_cookie(response: httpx2.Response, name: str = "session_cookie") -> dict[str, str]:
-    """The attributes of the one Set-Cookie for ``name``: lower-cased keys, ``""`` for flags,
-    the cookie's own value under ``"value"``."""
-    found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
-    assert len(found) == 1, response.headers.get_list("set-cookie")
-    first, *attributes = (part.strip() for part in found[0].split(";"))
-    parsed = {"value": first.partition("=")[2]}
-    for attribute in attributes:
-        key, _, value = attribute.partition("=")
-        parsed[key.lower()] = value
-    return parsed
 
 
 def login(client: TestClient, username: str, password: str = DEFAULT_PASSWORD) -> httpx2.Response:

@@ -12,19 +12,7 @@ from sqlalchemy import select
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import Clock, LoginAs, SettingsOverride, SyncDB
 from sessionary.users.models import User
-
-
-def set_cookie(response: httpx2.Response, name: str = "session_cookie") -> dict[str, str]:
-    """The attributes of the one Set-Cookie for ``name``: lower-cased keys, ``""`` for flags,
-    the cookie's own value under ``"value"``."""
-    found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
-    assert len(found) == 1, response.headers.get_list("set-cookie")
-    first, *attributes = (part.strip() for part in found[0].split(";"))
-    parsed = {"value": first.partition("=")[2]}
-    for attribute in attributes:
-        key, _, value = attribute.partition("=")
-        parsed[key.lower()] = value
-    return parsed
+from tests.sessions.browsers import set_cookie
 
 
 def assert_cookie_expired(response: httpx2.Response, name: str = "session_cookie") -> None:

@@ -66,8 +66,8 @@ def instant(value: str) -> datetime:
 
 
 def set_cookie(response: httpx2.Response, name: str = "session_cookie") -> dict[str, str]:
-    """The attributes of the one Set-Cookie for ``name`` (lower-cased keys, value under
-    ``"value"``)."""
+    """The attributes of the one Set-Cookie for ``name``: lower-cased keys, ``""`` for flags,
+    the cookie's own value under ``"value"``."""
     found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
     assert len(found) == 1, response.headers.get_list("set-cookie")
     first, *attributes = (part.strip() for part in found[0].split(";"))

@@ -22,6 +22,7 @@ from sessionary.testing import (
     UserFactory,
 )
 from sessionary.users.models import User
+from tests.sessions.browsers import set_cookie
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 ABSOLUTE = 86400
@@ -58,19 +59,6 @@ def logs_in(client: TestClient, username: str, password: str) -> bool:
     assert response.status_code in {200, 401}, response.text
     client.cookies.clear()
     return response.status_code == 200
-
-
-def set_cookie(response: httpx2.Response, name: str = "session_cookie") -> dict[str, str]:
-    """The attributes of the one Set-Cookie for ``name`` (lower-cased keys, value under
-    ``"value"``)."""
-    found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
-    assert len(found) == 1, response.headers.get_list("set-cookie")
-    first, *attributes = (part.strip() for part in found[0].split(";"))
-    parsed = {"value": first.partition("=")[2]}
-    for attribute in attributes:
-        key, _, value = attribute.partition("=")
-        parsed[key.lower()] = value
-    return parsed
 
 
 class TestChangingMyPassword:
