@@ -21,6 +21,7 @@ from sessionary import __version__
 from sessionary.api_keys.credential import BearerKey
 from sessionary.api_keys.router import router as api_keys_router
 from sessionary.audit.router import router as audit_router
+from sessionary.auth.recovery_router import router as recovery_router
 from sessionary.auth.router import router as auth_router
 from sessionary.config import Settings
 from sessionary.core.csrf import LOGIN_PATHS, CSRFMiddleware, normalise_origin
@@ -45,15 +46,15 @@ RouterGroup = Literal["auth", "users", "admin", "roles", "audit", "api_keys", "h
 
 # In matching order: the hot GET /users/me and /protected_data/ first, and /users/me before
 # the admin group's /users/{user_id}.
-_ROUTERS: dict[RouterGroup, APIRouter] = {
-    "users": users_router,
-    "auth": auth_router,
-    "admin": users_admin_router,
-    "roles": roles_router,
-    "audit": audit_router,
-    "health": health_router,
-    "api_keys": api_keys_router,
-    "notes": notes_router,
+_ROUTERS: dict[RouterGroup, tuple[APIRouter, ...]] = {
+    "users": (users_router,),
+    "auth": (auth_router, recovery_router),
+    "admin": (users_admin_router,),
+    "roles": (roles_router,),
+    "audit": (audit_router,),
+    "health": (health_router,),
+    "api_keys": (api_keys_router,),
+    "notes": (notes_router,),
 }
 ALL_ROUTERS: frozenset[RouterGroup] = frozenset(get_args(RouterGroup))
 # ``notes`` is the example resource: the ready-made service serves it, an app opts in.
@@ -65,7 +66,8 @@ def group_routes(groups: Iterable[RouterGroup]) -> frozenset[tuple[str, str]]:
     return frozenset(
         (method, route.path)
         for group in groups
-        for route in _ROUTERS[group].routes
+        for router in _ROUTERS[group]
+        for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()
     )
@@ -168,9 +170,10 @@ def install(
     _add_middleware(app, settings, checked)
     register_error_handlers(app)
     register_method_handler(app)
-    for group, router in _ROUTERS.items():
+    for group, group_routers in _ROUTERS.items():
         if group in groups:
-            app.include_router(router, prefix=prefix)
+            for router in group_routers:
+                app.include_router(router, prefix=prefix)
     install_contract(app, login_path=f"{prefix}/auth/login" if "auth" in groups else None)
     if app.router.redirect_slashes:
         # An app that turned slash redirects off keeps them off, for Sessionary's routes too.

@@ -104,6 +104,8 @@ def _split_list(value: Any) -> Any:
 
 
 StrList = Annotated[list[str], NoDecode]
+# A page's path on SESSIONARY_PUBLIC_URL; a link adds ``?token=…``.
+_LINK_PATH = r"^/[A-Za-z0-9/._~-]*$"
 
 
 class Settings(BaseSettings):
@@ -182,6 +184,20 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     # Directories (or package:directory) searched for mail templates before Sessionary's own.
     mail_templates: StrList = Field(default_factory=list)
+
+    # Account recovery and verification (docs/security.md): how long a mailed link works, and
+    # the path of the page (on public_url) that receives its token.
+    password_reset_ttl: int = Field(default=1800, ge=60, le=7 * 86400)
+    password_reset_path: str = Field(default="/reset-password", pattern=_LINK_PATH)
+    email_verification_ttl: int = Field(default=86400, ge=60, le=30 * 86400)
+    email_verification_path: str = Field(default="/verify-email", pattern=_LINK_PATH)
+    # Login refuses a right password while the account's address is unverified.
+    require_verified_email: bool = False
+    # Security notices (ASVS V2.2.3), each mailed to the account's address.
+    notify_password_changed: bool = True
+    notify_email_changed: bool = True
+    notify_api_key_created: bool = True
+    notify_new_device: bool = True
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE

@@ -9,15 +9,19 @@ objects of features (the login throttle); ``core`` reads it through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from starlette.applications import Starlette
 
+from sessionary.audit import service as audit
+from sessionary.audit.service import EventType
 from sessionary.auth.throttle import LoginThrottle
 from sessionary.config import Settings
 from sessionary.core.db import Database
 from sessionary.core.runtime import installed
 from sessionary.core.security import PasswordHasher
 from sessionary.identity.credentials import CredentialResolver
+from sessionary.mail.mailers import DeliveryFailed
 from sessionary.mail.service import Mail
 
 
@@ -51,7 +55,7 @@ class Runtime:
         """The runtime ``settings`` describe. Nothing connects yet: the database starts in the
         app's lifespan (or on first use), the throttle's storage on its first attempt.
         ``hash_threads`` overrides ``password_hash_threads`` (one command hashes once)."""
-        return cls(
+        runtime = cls(
             settings=settings,
             database=Database(settings),
             hasher=PasswordHasher(
@@ -65,6 +69,16 @@ class Runtime:
             credentials=credentials,
             prefix=prefix,
             routers=routers,
+        )
+        runtime.mail.on_failure = runtime.audit_mail_failure
+        return runtime
+
+    async def audit_mail_failure(self, message: EmailMessage, failure: DeliveryFailed) -> None:
+        """A mail that never went is an audit event (``mail.failed``), besides the log line."""
+        await audit.record_event_now(
+            self.database,
+            EventType.MAIL_FAILED,
+            detail={"to": message["To"], "subject": message["Subject"], "error": str(failure)},
         )
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from sessionary.api_keys import service as api_keys_service
 from sessionary.api_keys.models import ApiKey
 from sessionary.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead
+from sessionary.context import ContextDep
 from sessionary.core.dependencies import DbSession
 from sessionary.core.inputs import ResourceId
 from sessionary.core.pagination import PageParams, page_of
@@ -34,11 +35,12 @@ def _read(row: ApiKey) -> ApiKeyRead:
     responses={403: {"description": "A scope the caller does not hold"}},
 )
 async def create_api_key(
-    body: ApiKeyCreate, principal: FreshPrincipal, db: DbSession, origin: RequestOrigin
+    body: ApiKeyCreate, principal: FreshPrincipal, ctx: ContextDep, origin: RequestOrigin
 ) -> ApiKeyCreated:
-    """Create a key acting with ``scopes`` (the secret ``key`` is shown this once)."""
+    """Create a key acting with ``scopes`` (the secret ``key`` is shown this once; the owner
+    gets a notice by mail)."""
     issued = await api_keys_service.issue_api_key(
-        db, principal, origin, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+        ctx, principal, origin, name=body.name, scopes=body.scopes, expires_at=body.expires_at
     )
     row = issued.row
     return ApiKeyCreated(

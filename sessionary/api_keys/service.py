@@ -18,11 +18,13 @@ from sessionary import clock
 from sessionary.api_keys.models import ApiKey
 from sessionary.audit import service as audit
 from sessionary.audit.service import EventType
+from sessionary.context import Context
 from sessionary.core.pagination import PageRequest
 from sessionary.core.security import hash_token, new_token
 from sessionary.errors import NotFound, PermissionDenied
 from sessionary.identity.origin import Origin
 from sessionary.identity.principal import Principal
+from sessionary.mail.notices import Notice, send_notice
 
 KEY_PREFIX = "sk_"
 # The prefix plus 8 characters of the secret: enough to tell keys apart in a listing,
@@ -61,7 +63,7 @@ async def create_key(
 
 
 async def issue_api_key(
-    db: AsyncSession,
+    ctx: Context,
     principal: Principal,
     origin: Origin,
     *,
@@ -69,7 +71,10 @@ async def issue_api_key(
     scopes: Iterable[str],
     expires_at: datetime | None,
 ) -> IssuedKey:
-    """A key for the principal's user; its scopes must be permissions they hold (else 403)."""
+    """A key for the principal's user; its scopes must be permissions they hold (else 403).
+    The owner is told by mail (:class:`~sessionary.mail.notices.Notice`): a stolen session
+    minting a key of its own must not go unnoticed."""
+    db = ctx.db
     wanted = set(scopes)
     if wanted - principal.permissions:
         raise PermissionDenied("Cannot grant a scope you do not hold")
@@ -85,6 +90,15 @@ async def issue_api_key(
         target_type="api_key",
         target_id=issued.row.id,
         detail={"name": name, "scopes": issued.row.scopes},
+    )
+    send_notice(
+        ctx,
+        Notice.API_KEY_CREATED,
+        to=principal.email,
+        username=principal.username,
+        key_name=name,
+        scopes=issued.row.scopes,
+        ip=origin.ip,
     )
     return issued
 

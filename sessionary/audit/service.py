@@ -36,6 +36,11 @@ class EventType(StrEnum):
     SESSION_REVOKED = "session.revoked"
     SESSION_REVOKED_TOKEN_PRESENTED = "session.revoked_token_presented"  # noqa: S105
     PASSWORD_CHANGED = "password.changed"  # noqa: S105
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 - a link was mailed
+    PASSWORD_RESET = "password.reset"  # noqa: S105 - a link set a new password
+    EMAIL_CHANGE_REQUESTED = "email.change_requested"
+    EMAIL_VERIFIED = "email.verified"
+    MAIL_FAILED = "mail.failed"
     REAUTH_SUCCEEDED = "reauth.succeeded"
     USER_REGISTERED = "user.registered"
     USER_CREATED = "user.created"

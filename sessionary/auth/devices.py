@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
@@ -37,3 +37,9 @@ async def purge_devices(db: AsyncSession, settings: Settings) -> int:
         delete(LoginDevice).where(LoginDevice.last_used_at <= unused_since(settings))
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def has_devices(db: AsyncSession, user_id: int) -> bool:
+    """Whether the user has a remembered device (someone has used the account before)."""
+    found = await db.scalar(select(LoginDevice.id).where(LoginDevice.user_id == user_id).limit(1))
+    return found is not None

@@ -1,4 +1,5 @@
-"""Login, logout, my sessions, re-authentication and self-registration."""
+"""Login, logout, my sessions, re-authentication and self-registration (password reset and
+email verification: ``recovery_router.py``)."""
 
 from __future__ import annotations
 

@@ -89,3 +89,30 @@ class SessionRead(BaseModel):
     ip: str | None
     user_agent: str | None
     current: bool
+
+
+# Our tokens are 43 characters; anything past this is not one (422 before any lookup).
+TOKEN_MAX = 128
+
+
+class EmailRequest(RequestBody):
+    """An address to mail a link to (a password reset, a new verification link)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA)
+
+
+class PasswordResetConfirm(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=TOKEN_MAX, description="From the mailed link.")
+    new_password: str = Field(
+        min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
+    )
+
+
+class EmailVerification(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=TOKEN_MAX, description="From the mailed link.")

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.audit import service as audit
@@ -19,6 +18,7 @@ from sessionary.audit.service import EventType
 from sessionary.auth import devices
 from sessionary.auth.models import LoginDevice
 from sessionary.auth.verification import (
+    Account,
     Attempt,
     device_id,
     verify_own_password,
@@ -26,16 +26,33 @@ from sessionary.auth.verification import (
 )
 from sessionary.context import Context
 from sessionary.core.security import hash_token, new_token
-from sessionary.errors import BadRequest
+from sessionary.errors import BadRequest, PermissionDenied
 from sessionary.identity.principal import Principal
+from sessionary.mail.notices import Notice, notice_enabled, send_notice
 from sessionary.sessions import expiry
 from sessionary.sessions import service as sessions
 from sessionary.sessions.service import IssuedSession
 from sessionary.users import service as users_service
+from sessionary.users.email_verification import send_verification
 from sessionary.users.models import User
 from sessionary.users.usernames import username_key
 
-__all__ = ["Attempt", "LoggedIn", "change_password", "login", "reauthenticate", "register"]
+__all__ = [
+    "Attempt",
+    "EmailNotVerified",
+    "LoggedIn",
+    "change_password",
+    "login",
+    "reauthenticate",
+    "register",
+]
+
+
+class EmailNotVerified(PermissionDenied):
+    """The password was right, but ``SESSIONARY_REQUIRE_VERIFIED_EMAIL`` wants the address
+    proven first (403)."""
+
+    default_detail = "Email address not verified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +68,17 @@ async def login(ctx: Context, *, username: str, password: str, attempt: Attempt)
     account = await verify_throttled(
         ctx, username=username, password=password, attempt=attempt, device=device
     )
+    if ctx.settings.require_verified_email and not account.email_verified:
+        # Only a right password gets this far: the answer tells nothing to a guesser.
+        await audit.record_event_now(
+            ctx.database,
+            EventType.LOGIN_FAILED,
+            attempt.origin,
+            target_type="user",
+            target_id=account.id,
+            detail={"username": username, "reason": "email_not_verified"},
+        )
+        raise EmailNotVerified()
     db = ctx.db
     if account.new_hash is not None:
         await db.execute(
@@ -59,7 +87,7 @@ async def login(ctx: Context, *, username: str, password: str, attempt: Attempt)
     issued = await sessions.open_session(
         db, ctx.settings, user_id=account.id, username=account.username, origin=attempt.origin
     )
-    device_token = await _remember_device(db, account.id, device)
+    device_token = await _remember_device(ctx, account, device, attempt)
     await audit.record_event(
         db,
         EventType.LOGIN_SUCCEEDED,
@@ -71,16 +99,36 @@ async def login(ctx: Context, *, username: str, password: str, attempt: Attempt)
     return LoggedIn(issued, device_token)
 
 
-async def _remember_device(db: AsyncSession, user_id: int, device: int | None) -> str | None:
-    now = clock.now()
+async def _remember_device(
+    ctx: Context, account: Account, device: int | None, attempt: Attempt
+) -> str | None:
+    """Touch the browser's device row, or remember a new browser (its token for the cookie).
+
+    A new browser on an account already used from another one is told to the user
+    (``new_device``); the first browser after sign-up, a reset or a password change is not.
+    """
+    db, now = ctx.db, clock.now()
     if device is not None:
         await db.execute(
             update(LoginDevice).where(LoginDevice.id == device).values(last_used_at=now)
         )
         return None
+    if notice_enabled(ctx.settings, Notice.NEW_DEVICE) and await devices.has_devices(
+        db, account.id
+    ):
+        send_notice(
+            ctx,
+            Notice.NEW_DEVICE,
+            to=account.email,
+            username=account.username,
+            ip=attempt.origin.ip,
+            user_agent=attempt.origin.stored_user_agent,
+        )
     token = new_token()
     db.add(
-        LoginDevice(user_id=user_id, token_hash=hash_token(token), created_at=now, last_used_at=now)
+        LoginDevice(
+            user_id=account.id, token_hash=hash_token(token), created_at=now, last_used_at=now
+        )
     )
     await db.flush()
     return token
@@ -139,6 +187,13 @@ async def change_password(
         target_type="user",
         target_id=principal.user_id,
     )
+    send_notice(
+        ctx,
+        Notice.PASSWORD_CHANGED,
+        to=principal.email,
+        username=principal.username,
+        how="from your account settings",
+    )
     return token, expiry.absolute_deadline(
         settings, principal.session_created_at, principal.absolute_expires_at
     )
@@ -165,4 +220,5 @@ async def register(
         target_id=user.id,
         detail={"username": user.username},
     )
+    await send_verification(ctx, user, user.email, change=False)
     return user

@@ -46,14 +46,20 @@ class Account:
 
     id: int
     username: str
-    is_active: bool
+    email: str
+    email_verified: bool
     new_hash: str | None = None
 
 
 _CREDENTIALS = HotQuery(
-    select(User.id, User.username, User.password_hash, User.is_active).where(
-        User.username_key == bindparam("username_key")
-    ),
+    select(
+        User.id,
+        User.username,
+        User.email,
+        User.email_verified_at,
+        User.password_hash,
+        User.is_active,
+    ).where(User.username_key == bindparam("username_key")),
     "credentials",
 )
 _DEVICE = HotQuery(
@@ -122,7 +128,7 @@ async def verify_throttled(
         await audit.record_event_now(ctx.database, EventType.LOGIN_FAILED, attempt.origin, **about)
         raise failure()
     await ctx.throttle.release(slots)
-    return Account(row.id, row.username, row.is_active, new_hash)
+    return Account(row.id, row.username, row.email, row.email_verified_at is not None, new_hash)
 
 
 async def verify_own_password(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sessionary.config import Settings
 from sessionary.context import Context
 from sessionary.core.db import InvalidDatabaseURL
+from sessionary.core.logging import configure_logging
 from sessionary.errors import SessionaryError
 from sessionary.identity.origin import Origin
 from sessionary.mail.templates import MailTemplatesNotFound
@@ -73,6 +74,8 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
 async def unit_of_work(settings: Settings) -> AsyncIterator[Context]:
     """One command's work in one transaction: committed when the block succeeds, nothing
     half-made otherwise. Its runtime hashes on one thread (a command hashes once at most)."""
+    # Log lines (a console backend's mail among them) go to stderr: stdout is the answer.
+    configure_logging(settings)
     runtime = Runtime.build(settings, hash_threads=1)
     try:
         async with runtime.database.write() as session:

@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
+from sessionary.auth import password_reset
 from sessionary.cli._runtime import CLI_ORIGIN, load_settings, read_password, run_as_operator
 from sessionary.context import Context
+from sessionary.errors import BadRequest
 from sessionary.users import admin
 from sessionary.users import service as users_service
 from sessionary.users.actors import Operator
@@ -31,11 +33,23 @@ def create(
         list[str] | None, typer.Option(help="Role (repeatable; default member).")
     ] = None,
     password_stdin: PasswordStdin = False,
+    verified: Annotated[
+        bool,
+        typer.Option(
+            "--verified", help="Vouch for the email address (else a verification link is mailed)."
+        ),
+    ] = False,
 ) -> None:
     """Create a user."""
     password = read_password(password_stdin)
     settings = load_settings()
-    fields = {"username": username, "email": email, "password": password, "roles": role}
+    fields = {
+        "username": username,
+        "email": email,
+        "password": password,
+        "roles": role,
+        "email_verified": verified,
+    }
 
     async def work(ctx: Context, operator: Operator) -> None:
         await admin.create_user_as(ctx, operator, CLI_ORIGIN, fields=fields)
@@ -56,6 +70,24 @@ def set_password(username: str, password_stdin: PasswordStdin = False) -> None:
 
     run_as_operator(settings, work)
     typer.echo(f"password set for {username}; their sessions were revoked")
+
+
+@app.command("send-reset")
+def send_reset(username: str) -> None:
+    """Mail a user a password reset link (their earlier links stop working)."""
+    settings = load_settings()
+
+    async def work(ctx: Context, operator: Operator) -> str:
+        user = await users_service.get_by_username(ctx.db, username)
+        if not user.is_active:
+            raise BadRequest(f"{username} is inactive: activate them first")
+        await password_reset.mail_reset_link(ctx, user, CLI_ORIGIN, operator=operator)
+        return user.email
+
+    address = run_as_operator(settings, work)
+    typer.echo(
+        f"mailed a password reset link to {address} (valid {settings.password_reset_ttl // 60} min)"
+    )
 
 
 def _set_active(username: str, *, is_active: bool) -> admin.ActivityChange:

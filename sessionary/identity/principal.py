@@ -43,6 +43,8 @@ class Principal:
     permissions: frozenset[str]
     session: SessionFacts | None = None
     api_key_id: int | None = None
+    # Whether the user proved ``email`` reaches them (a verification or reset link).
+    email_verified: bool = False
 
     def _session(self) -> SessionFacts:
         if self.session is None:

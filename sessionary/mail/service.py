@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,19 @@ from sessionary.mail.smtp import SMTPMailer
 from sessionary.mail.templates import MailTemplates
 
 FailureHook = Callable[[EmailMessage, DeliveryFailed], Awaitable[None]]
+
+
+class MailUnit(Protocol):
+    """What a flow that mails needs of its unit of work (``sessionary.context.Context`` is
+    one): the transaction the mail waits for, the settings and the app's :class:`Mail`."""
+
+    @property
+    def db(self) -> AsyncSession: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def mail(self) -> Mail: ...
+
 
 _PENDING = "sessionary.mail.pending"
 

@@ -55,6 +55,7 @@ PRINCIPAL_QUERY = HotQuery(
         User.username,
         User.email,
         User.is_active,
+        User.email_verified_at,
         User.created_at.label("user_created_at"),
         UserRole.role_name,
         RolePermission.permission,
@@ -78,6 +79,7 @@ def principal_from_rows(rows: Sequence[Any]) -> Principal | None:
         email=first.email,
         is_active=first.is_active,
         created_at=first.user_created_at,
+        email_verified=first.email_verified_at is not None,
         roles=roles,
         permissions=permissions,
         session=SessionFacts(

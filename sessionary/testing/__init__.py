@@ -27,6 +27,7 @@ from sessionary.testing.clients import SessionaryAsyncClient, SessionaryTestClie
 from sessionary.testing.clock import Clock
 from sessionary.testing.factories import Factory, FactoryContext
 from sessionary.testing.isolation import CommittingDatabase, IsolatedDatabase, TestProvider
+from sessionary.testing.mailbox import Mailbox
 from sessionary.testing.matrix import (
     ANON,
     AuthzMatrix,
@@ -92,6 +93,7 @@ __all__ = [
     "IsolatedDatabase",
     "IssuedApiKey",
     "LoginAs",
+    "Mailbox",
     "MatrixContext",
     "MatrixPrincipal",
     "NoteFactory",

@@ -106,6 +106,10 @@ PUBLIC = (
     ("POST", "/auth/login"),
     ("POST", "/login/"),
     ("POST", "/auth/register"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password-reset/confirm"),
+    ("POST", "/auth/verify-email"),
+    ("POST", "/auth/verify-email/resend"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
 )

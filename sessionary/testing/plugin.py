@@ -44,7 +44,7 @@ FEATURE_HELPERS = (
     "sessionary.audit.testing",
 )
 # pytest registers these as plugins when it registers this one.
-pytest_plugins = ["sessionary.testing.fixtures", *FEATURE_HELPERS]
+pytest_plugins = ["sessionary.testing.fixtures", "sessionary.testing.mailbox", *FEATURE_HELPERS]
 
 _ENV = "SESSIONARY_DATABASE_URL"
 _REDIS_ENV = ("SESSIONARY_REDIS_URL", "SESSIONARY_REDIS_KEY_PREFIX")

@@ -22,12 +22,14 @@ from sessionary.context import Context
 from sessionary.core.pagination import PageRequest
 from sessionary.errors import NotFound
 from sessionary.identity.origin import Origin
+from sessionary.mail.notices import Notice, send_notice
 from sessionary.roles.models import UserRole
 from sessionary.roles.permissions import ADMIN
 from sessionary.sessions import service as sessions_service
 from sessionary.users import rules
 from sessionary.users import service as users_service
-from sessionary.users.actors import Actor, audit_actor, audit_via
+from sessionary.users.actors import Actor, Operator, audit_actor, audit_via
+from sessionary.users.email_verification import send_verification
 from sessionary.users.models import User
 
 UserWithRoles = tuple[User, list[str]]
@@ -104,8 +106,11 @@ async def create_user_as(
         email=fields["email"],
         password=fields["password"],
         roles=roles,
+        email_verified=bool(fields.get("email_verified")),
     )
     await _record(db, EventType.USER_CREATED, actor, origin, user, {"roles": roles})
+    if user.email_verified_at is None:
+        await send_verification(ctx, user, user.email, change=False)
     return user, roles
 
 
@@ -124,9 +129,7 @@ async def update_user_as(
     demoted = ADMIN in roles and ADMIN not in new_roles
     if demoted or changes.get("is_active") is False:
         await rules.check_not_last_admin(db, user, roles)
-    if changes.get("email") is not None and changes["email"] != user.email:
-        await users_service.set_email(db, user, changes["email"])
-        await _record(db, EventType.USER_UPDATED, actor, origin, user, {"fields": ["email"]})
+    await _update_email(ctx, actor, origin, user, changes)
     if new_roles != roles:
         await _replace_roles(db, user.id, roles, new_roles)
         detail = {"before": roles, "after": new_roles}
@@ -134,6 +137,31 @@ async def update_user_as(
     if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
         await _switch_active(ctx, actor, origin, user, is_active=changes["is_active"])
     return user, new_roles
+
+
+async def _update_email(
+    ctx: Context, actor: Actor, origin: Origin, user: User, changes: dict[str, Any]
+) -> None:
+    """An administrator's new address applies at once: the old one is told, the new one is
+    mailed a verification link unless ``email_verified`` vouches for it."""
+    vouched = changes.get("email_verified")
+    fields: list[str] = []
+    old = user.email
+    if changes.get("email") is not None and changes["email"] != user.email:
+        fields.append("email")
+        if await users_service.set_email(ctx.db, user, changes["email"], verified=vouched is True):
+            send_notice(
+                ctx, Notice.EMAIL_CHANGED, to=old, username=user.username, new_email=user.email
+            )
+            if vouched is not True:
+                await send_verification(ctx, user, user.email, change=False)
+            vouched = None  # set_email decided
+    if vouched is not None and vouched != (user.email_verified_at is not None):
+        fields.append("email_verified")
+        user.email_verified_at = clock.now() if vouched else None
+        await ctx.db.flush()
+    if fields:
+        await _record(ctx.db, EventType.USER_UPDATED, actor, origin, user, {"fields": fields})
 
 
 async def _replace_roles(
@@ -192,6 +220,8 @@ async def set_password_as(
     revoked = await users_service.set_password(db, ctx.settings, ctx.hasher, user, password)
     detail = {"sessions_revoked": revoked}
     await _record(db, EventType.PASSWORD_CHANGED, actor, origin, user, detail)
+    how = "by an operator" if isinstance(actor, Operator) else "by an administrator"
+    send_notice(ctx, Notice.PASSWORD_CHANGED, to=user.email, username=user.username, how=how)
     return revoked
 
 

@@ -7,21 +7,27 @@ from fastapi import APIRouter, Response, status
 from sessionary.auth import service as auth_service
 from sessionary.auth.dependencies import LoginAttempt
 from sessionary.context import ContextDep
-from sessionary.core.dependencies import DbSession
 from sessionary.identity.dependencies import CurrentPrincipal, FreshPrincipal, SessionPrincipal
 from sessionary.identity.origin import RequestOrigin
 from sessionary.sessions.cookies import set_session_cookie
-from sessionary.users import service as users_service
-from sessionary.users.schemas import PasswordChange, ProtectedData, UserMe, UserMeUpdate
+from sessionary.users import email_verification
+from sessionary.users.schemas import (
+    PasswordChange,
+    ProtectedData,
+    UserMe,
+    UserMeUpdate,
+    UserMeUpdated,
+)
 
 router = APIRouter(tags=["users"])
 
 
-def _me(principal: CurrentPrincipal, email: str | None = None) -> UserMe:
+def _me(principal: CurrentPrincipal) -> UserMe:
     return UserMe(
         user_id=principal.user_id,
         username=principal.username,
-        email=email or principal.email,
+        email=principal.email,
+        email_verified=principal.email_verified,
         roles=sorted(principal.roles),
         permissions=sorted(principal.permissions),
         is_active=principal.is_active,
@@ -40,15 +46,25 @@ async def read_me(principal: CurrentPrincipal) -> UserMe:
 
 @router.patch(
     "/users/me",
-    response_model=UserMe,
+    response_model=UserMeUpdated,
     responses={409: {"description": "Email already in use"}},
 )
 async def update_me(
-    body: UserMeUpdate, principal: FreshPrincipal, db: DbSession, origin: RequestOrigin
-) -> UserMe:
-    """Change my email (needs a password entered within the re-authentication window)."""
-    user = await users_service.update_email(db, principal.user_id, body.email, origin)
-    return _me(principal, email=user.email)
+    body: UserMeUpdate, principal: FreshPrincipal, ctx: ContextDep, origin: RequestOrigin
+) -> UserMeUpdated:
+    """Change my email (needs a password entered within the re-authentication window).
+
+    A new address takes effect when the link mailed to it is opened (``pending_email``
+    until then); a new spelling of the same address (its case) at once."""
+    change = await email_verification.request_email_change(
+        ctx, principal.user_id, body.email, origin
+    )
+    return UserMeUpdated(
+        **_me(principal).model_dump(exclude={"email", "email_verified"}),
+        email=change.user.email,
+        email_verified=change.user.email_verified_at is not None,
+        pending_email=change.pending,
+    )
 
 
 @router.post(

@@ -30,6 +30,8 @@ class UserRead(BaseModel):
     user_id: int
     username: str
     email: str
+    # The address was proven to reach the user (a verification or reset link was opened).
+    email_verified: bool
     roles: list[str]
     is_active: bool
     created_at: datetime
@@ -37,6 +39,11 @@ class UserRead(BaseModel):
 
 class UserMe(UserRead):
     permissions: list[str]
+
+
+class UserMeUpdated(UserMe):
+    # A new address waiting for its verification link to be opened.
+    pending_email: str | None = None
 
 
 class UserMeUpdate(RequestBody):
@@ -72,6 +79,8 @@ class UserCreate(RequestBody):
         min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
     )
     roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+    # True: the administrator vouches for the address; else a verification link is mailed.
+    email_verified: bool = False
 
 
 class UserUpdate(RequestBody):
@@ -84,6 +93,8 @@ class UserUpdate(RequestBody):
     )
     is_active: bool | None = None
     roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+    # Mark the address proven (or not); a new email without it is mailed a verification link.
+    email_verified: bool | None = None
 
 
 UserPage = Page[UserRead]
@@ -94,6 +105,7 @@ def user_read(user: User, roles: Iterable[str]) -> UserRead:
         user_id=user.id,
         username=user.username,
         email=user.email,
+        email_verified=user.email_verified_at is not None,
         roles=sorted(roles),
         is_active=user.is_active,
         created_at=user.created_at,

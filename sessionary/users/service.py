@@ -14,14 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
-from sessionary.audit import service as audit
-from sessionary.audit.service import EventType
 from sessionary.auth import devices
 from sessionary.config import Settings
 from sessionary.core.password_policy import policy_violation
 from sessionary.core.security import PasswordHasher
 from sessionary.errors import Conflict, InvalidInput, NotFound
-from sessionary.identity.origin import Origin
 from sessionary.roles.models import Role, UserRole
 from sessionary.roles.permissions import MEMBER
 from sessionary.sessions import service as sessions_service
@@ -65,8 +62,10 @@ async def create_user(
     roles: Iterable[str] = (MEMBER,),
     enforce_policy: bool = True,
     password_hash: str | None = None,
+    email_verified: bool = False,
 ) -> User:
-    """Create an account with the given roles. Raises BadRequest, NotFound (role) or Conflict."""
+    """Create an account with the given roles. Raises BadRequest, NotFound (role) or Conflict.
+    ``email_verified`` marks the address proven (an administrator's or operator's word)."""
     shown = normalize_username(username)
     email = normalize_email(email)
     if enforce_policy:
@@ -87,6 +86,7 @@ async def create_user(
         email_key=email_key(email),
         password_hash=password_hash or await hasher.hash(password),
         is_active=True,
+        email_verified_at=now if email_verified else None,
         created_at=now,
         updated_at=now,
     )
@@ -143,24 +143,6 @@ async def set_password(
     return await sessions_service.revoke_user_sessions(db, settings, user.id)
 
 
-async def update_email(db: AsyncSession, user_id: int, email: str, origin: Origin) -> User:
-    """Change a user's email (409 when another account has it)."""
-    user = await db.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
-    await set_email(db, user, email)
-    await audit.record_event(
-        db,
-        EventType.USER_UPDATED,
-        origin,
-        actor_user_id=user_id,
-        target_type="user",
-        target_id=user_id,
-        detail={"fields": ["email"]},
-    )
-    return user
-
-
 async def deactivate(db: AsyncSession, settings: Settings, user: User) -> int:
     """Deactivate an account, forget its login devices and mailed tokens and revoke its
     sessions; returns how many sessions were revoked."""
@@ -195,21 +177,40 @@ async def load_demo_users(db: AsyncSession, hasher: PasswordHasher) -> DemoResul
             continue
         if reason := policy_violation(demo["password"], username=demo["username"]):
             bypassed[demo["username"]] = reason
-        await create_user(db, hasher, **demo, roles=[MEMBER], enforce_policy=False)
+        await create_user(
+            db,
+            hasher,
+            username=demo["username"],
+            email=demo["email"],
+            password=demo["password"],
+            roles=[MEMBER],
+            enforce_policy=False,
+            email_verified=True,  # demo data: no mail to prove it
+        )
         created.append(demo["username"])
     return DemoResult(created, present, bypassed)
 
 
-async def set_email(db: AsyncSession, user: User, email: str) -> None:
-    """Change an account's email (409 when another account has it)."""
+async def set_email(db: AsyncSession, user: User, email: str, *, verified: bool = False) -> bool:
+    """Change an account's email (409 when another account has it); True when it is a new
+    address, not only a new spelling of the same one.
+
+    A new address counts as verified only when ``verified`` says so, and every link mailed
+    before stops working: a reset link sent to the old address must not outlive it.
+    """
     shown = normalize_email(email)
-    taken = await db.scalar(
-        select(func.count()).where(User.email_key == email_key(shown), User.id != user.id)
-    )
-    if taken:
+    key = email_key(shown)
+    moved = key != user.email_key
+    if moved and await db.scalar(
+        select(func.count()).where(User.email_key == key, User.id != user.id)
+    ):
         raise Conflict("Email already in use")
-    user.email, user.email_key, user.updated_at = shown, email_key(shown), clock.now()
+    user.email, user.email_key, user.updated_at = shown, key, clock.now()
+    if moved:
+        user.email_verified_at = clock.now() if verified else None
+        await tokens.forget(db, user.id)
     try:
         await db.flush()
     except IntegrityError:
         raise Conflict("Email already in use") from None
+    return moved

@@ -39,7 +39,8 @@ def cached_hash(hasher: PasswordHasher, password: str) -> str:
 
 
 class UserFactory(Factory[User]):
-    """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…)``."""
+    """Users: ``user_factory(username=…, password=…, roles=[…], is_active=…,
+    email_verified=…)`` (verified unless told otherwise)."""
 
     def __init__(self, context: FactoryContext, hasher: PasswordHasher) -> None:
         super().__init__(context)
@@ -53,6 +54,7 @@ class UserFactory(Factory[User]):
         password: str = DEFAULT_PASSWORD,
         roles: Iterable[str] = (MEMBER,),
         is_active: bool = True,
+        email_verified: bool = True,
     ) -> User:
         track_secret(password, "password")
         username = username or f"user{self.next_number()}"
@@ -67,6 +69,7 @@ class UserFactory(Factory[User]):
                 roles=list(roles),
                 enforce_policy=False,
                 password_hash=cached_hash(self._hasher, password),
+                email_verified=email_verified,
             )
             if not is_active:
                 await session.execute(

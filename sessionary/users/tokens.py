@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sessionary import clock
 from sessionary.core.security import hash_token, is_well_formed_token, new_token
+from sessionary.errors import BadRequest
 from sessionary.users.models import AccountToken
+
+
+class InvalidToken(BadRequest):
+    """Unknown, used, expired or for an account that can no longer use it: one answer."""
+
+    default_detail = "Invalid or expired token"
 
 
 class Purpose(StrEnum):

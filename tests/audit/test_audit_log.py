@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx2
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import sessionary
 from sessionary.audit.models import AuditEvent
 from sessionary.audit.service import EventType
+from sessionary.mail.mailers import DeliveryFailed
 from sessionary.runtime import runtime_of
 from sessionary.sessions.models import LoginSession
 from sessionary.testing import (
@@ -28,6 +30,7 @@ from sessionary.testing import (
     AuditLog,
     Clock,
     LoginAs,
+    Mailbox,
     SessionaryAsyncClient,
     SettingsOverride,
     SyncDB,
@@ -75,6 +78,8 @@ class World:
     alice: User
     db: SyncDB
     settings: SettingsOverride
+    mailbox: Mailbox
+    app: FastAPI
 
 
 @dataclass(frozen=True)
@@ -155,9 +160,50 @@ def _user_registered(w: World) -> Expected:
 
 
 def _user_updated(w: World) -> Expected:
+    response = w.login_as(w.alice).patch("/users/me", json={"email": "Alice@Example.com"})
+    assert response.status_code == 200
+    return Expected(w.alice.id, "user", w.alice.id)
+
+
+def _password_reset_requested(w: World) -> Expected:
+    response = w.client.post("/auth/password-reset", json={"email": "alice@example.com"})
+    assert response.status_code == 202
+    return Expected(None, "user", w.alice.id)
+
+
+def _password_reset(w: World) -> Expected:
+    w.client.post("/auth/password-reset", json={"email": "alice@example.com"})
+    body = {"token": w.mailbox.token(to="alice@example.com"), "new_password": NEW_PASSWORD}
+    assert w.client.post("/auth/password-reset/confirm", json=body).status_code == 204
+    return Expected(w.alice.id, "user", w.alice.id)
+
+
+def _email_change_requested(w: World) -> Expected:
     response = w.login_as(w.alice).patch("/users/me", json={"email": "alice@new.example"})
     assert response.status_code == 200
     return Expected(w.alice.id, "user", w.alice.id)
+
+
+def _email_verified(w: World) -> Expected:
+    _email_change_requested(w)
+    body = {"token": w.mailbox.token(to="alice@new.example")}
+    assert w.client.post("/auth/verify-email", json=body).status_code == 204
+    return Expected(w.alice.id, "user", w.alice.id)
+
+
+class _Refusing:
+    async def send(self, message: EmailMessage) -> None:
+        raise DeliveryFailed("550 5.1.1 no such mailbox", permanent=True)
+
+
+def _mail_failed(w: World) -> Expected:
+    mail = runtime_of(w.app).mail
+    message = mail.compose(runtime_of(w.app).settings, "test", to="alice@example.com")
+    mail.mailer = _Refusing()  # the mailbox fixture puts its own back afterwards
+    portal = w.client.portal  # the app's loop, where the request's mail would go out
+    assert portal is not None
+    assert portal.call(mail.deliver, message) is False
+    return Expected(None, None, None)
 
 
 def _user_created(w: World) -> Expected:
@@ -249,6 +295,11 @@ SCENARIOS: dict[str, Callable[[World], Expected]] = {
     "reauth.succeeded": _reauth_succeeded,
     "user.registered": _user_registered,
     "user.updated": _user_updated,
+    "password.reset_requested": _password_reset_requested,
+    "password.reset": _password_reset,
+    "email.change_requested": _email_change_requested,
+    "email.verified": _email_verified,
+    "mail.failed": _mail_failed,
 }
 
 
@@ -269,9 +320,11 @@ def world(
     user_factory: UserFactory,
     db: SyncDB,
     settings: SettingsOverride,
+    mailbox: Mailbox,
+    sessionary_app: FastAPI,
 ) -> World:
     alice: User = user_factory(username="alice", email="alice@example.com")
-    return World(client, login_as, alice, db, settings)
+    return World(client, login_as, alice, db, settings, mailbox, sessionary_app)
 
 
 class TestEveryEventType:

@@ -466,9 +466,10 @@ class TestVerificationBeforeWrites:
         monkeypatch.setattr(queries, "record", recording)
         monkeypatch.setattr(PasswordHasher, "verify_sync", verifying)
 
-        # Read the credentials; then, after verifying: the session cap, the session,
-        # the device cookie's row and the audit event.
-        with assert_num_queries(5):
+        # Read the credentials; then, after verifying: the session cap, the session, whether
+        # the account has a device (a new one is then told), the new device's row and the
+        # audit event.
+        with assert_num_queries(6):
             assert login(client, user.username).status_code == 200
 
         before = events[: events.index("<VERIFY>")]

@@ -16,7 +16,15 @@ from sessionary.testing import AuditLog, Clock, SettingsOverride, SyncDB, UserFa
 from sessionary.users.models import User
 
 PASSWORD = "a-long-enough-passphrase"
-USER_FIELDS = {"user_id", "username", "email", "roles", "is_active", "created_at"}
+USER_FIELDS = {
+    "user_id",
+    "username",
+    "email",
+    "email_verified",
+    "roles",
+    "is_active",
+    "created_at",
+}
 
 
 def register(client: TestClient, **changes: Any) -> httpx2.Response:

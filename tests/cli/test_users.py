@@ -31,7 +31,10 @@ class TestCreateUser:
 
         assert result.exit_code == 0, result.output
         assert result.stdout == "created user alice\n"
-        assert result.stderr == ""
+        # Only the console backend's verification mail (a log line), never on stdout.
+        [logged] = result.stderr.splitlines()
+        assert "mail.console" in logged
+        assert "to=a@example.com" in logged
         alice = migrated_database.user("alice")
         assert alice is not None
         assert alice.email == "a@example.com"

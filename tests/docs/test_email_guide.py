@@ -16,7 +16,22 @@ pytestmark = pytest.mark.no_db
 ROOT = Path(__file__).parents[2]
 GUIDE = ROOT / "docs" / "email.md"
 _FILE_BLOCK = re.compile(r"<!-- file: (?P<name>[\w./]+) -->\n```\w+\n(?P<code>.*?)```", re.S)
-MAIL_SETTINGS = {"mail_backend", "smtp_url", "smtp_timeout", "mail_from", "public_url"}
+MAIL_SETTINGS = {
+    "mail_backend",
+    "smtp_url",
+    "smtp_timeout",
+    "mail_from",
+    "public_url",
+    "password_reset_ttl",
+    "password_reset_path",
+    "email_verification_ttl",
+    "email_verification_path",
+    "require_verified_email",
+    "notify_password_changed",
+    "notify_email_changed",
+    "notify_api_key_created",
+    "notify_new_device",
+}
 
 
 def guide_files() -> dict[str, str]:

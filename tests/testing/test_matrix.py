@@ -274,6 +274,10 @@ class TestShippedMatrix:
             ("POST", "/api/auth/login"),
             ("POST", "/api/login/"),
             ("POST", "/api/auth/register"),
+            ("POST", "/api/auth/password-reset"),
+            ("POST", "/api/auth/password-reset/confirm"),
+            ("POST", "/api/auth/verify-email"),
+            ("POST", "/api/auth/verify-email/resend"),
             ("GET", "/api/health/live"),
             ("GET", "/api/health/ready"),
         }

@@ -11,7 +11,15 @@ from sessionary.testing import DEFAULT_PASSWORD, LoginAs, SessionaryTestClient, 
 from sessionary.users.models import User
 from tests.people import NEW_USER_BODY
 
-USER_FIELDS = {"user_id", "username", "email", "roles", "is_active", "created_at"}
+USER_FIELDS = {
+    "user_id",
+    "username",
+    "email",
+    "email_verified",
+    "roles",
+    "is_active",
+    "created_at",
+}
 NEW_USER = NEW_USER_BODY
 
 

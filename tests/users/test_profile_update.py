@@ -12,13 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sessionary.roles.models import UserRole
-from sessionary.testing import AuditLog, LoginAs, SyncDB, UserFactory
+from sessionary.testing import AuditLog, LoginAs, Mailbox, SyncDB, UserFactory
 from sessionary.users.models import User
 
 USER_ME_FIELDS = {
     "user_id",
     "username",
     "email",
+    "email_verified",
+    "pending_email",
     "roles",
     "permissions",
     "is_active",
@@ -63,7 +65,10 @@ def assert_unchanged(db: SyncDB, alice: User) -> None:
 
 
 class TestChangingMyEmail:
-    def test_answers_200_with_the_updated_user_and_its_permissions(
+    """A new address waits for the link mailed to it (tests/users/test_email_verification.py
+    follows it through)."""
+
+    def test_answers_200_with_me_and_the_pending_address(
         self, browser: TestClient, alice: User
     ) -> None:
         response = update_me(browser, {"email": "alice@new.example"})
@@ -73,20 +78,22 @@ class TestChangingMyEmail:
         assert set(body) == USER_ME_FIELDS
         assert body["user_id"] == alice.id
         assert body["username"] == "alice"
-        assert body["email"] == "alice@new.example"
+        assert body["email"] == "alice@example.com"
+        assert body["pending_email"] == "alice@new.example"
+        assert body["email_verified"] is True
         assert body["roles"] == ["member"]
         assert body["permissions"] == MEMBER_PERMISSIONS
         assert body["is_active"] is True
         assert datetime.fromisoformat(body["created_at"]).utcoffset() == timedelta(0)
 
-    def test_the_new_email_is_stored_and_shown_everywhere(
-        self, browser: TestClient, alice: User, db: SyncDB
+    def test_the_stored_email_stays_until_the_link_is_opened(
+        self, browser: TestClient, alice: User, db: SyncDB, mailbox: Mailbox
     ) -> None:
         update_me(browser, {"email": "alice@new.example"})
 
-        assert stored(db, alice).email == "alice@new.example"
-        assert browser.get("/users/me").json()["email"] == "alice@new.example"
-        assert browser.get("/protected_data/").json()["email"] == "alice@new.example"
+        assert stored(db, alice).email == "alice@example.com"
+        assert browser.get("/protected_data/").json()["email"] == "alice@example.com"
+        assert mailbox.last()["To"] == "alice@new.example"
 
     def test_my_own_email_in_another_case_is_not_a_conflict(
         self, browser: TestClient, alice: User, db: SyncDB
@@ -96,13 +103,14 @@ class TestChangingMyEmail:
         assert response.status_code == 200
         assert stored(db, alice).email == "Alice@Example.COM"
 
-    def test_is_audited_as_user_updated(
+    def test_is_audited_as_email_change_requested(
         self, browser: TestClient, alice: User, audit_log: AuditLog
     ) -> None:
         update_me(browser, {"email": "alice@new.example"})
 
-        event = audit_log.assert_recorded("user.updated", actor=alice, target=alice)
+        event = audit_log.assert_recorded("email.change_requested", actor=alice, target=alice)
         assert event.target_type == "user"
+        assert audit_log.events("user.updated") == []
 
     def test_anonymous_is_401(self, client: TestClient) -> None:
         response = update_me(client, {"email": "someone@example.com"})
@@ -261,9 +269,10 @@ class TestAnAddressTheOldShapeCheckLetThrough:
         ids=["apostrophe-plus", "internationalised", "short", "64-character-local-part"],
     )
     def test_a_real_address_is_accepted_as_given(
-        self, email: str, browser: TestClient, alice: User, db: SyncDB
+        self, email: str, browser: TestClient, alice: User, mailbox: Mailbox
     ) -> None:
         response = update_me(browser, {"email": email})
 
         assert response.status_code == 200
-        assert stored(db, alice).email == email
+        assert response.json()["pending_email"] == email
+        assert mailbox.last()["To"] == email

@@ -19,12 +19,14 @@ class TestUsersMe:
             "user_id",
             "username",
             "email",
+            "email_verified",
             "roles",
             "permissions",
             "is_active",
             "created_at",
         }
         assert body["username"] == member_client.user.username  # type: ignore[attr-defined]
+        assert body["email_verified"] is True  # the factory's users are, unless told
         assert body["roles"] == ["member"]
         assert body["permissions"] == ["api_keys:write", "notes:read", "notes:write"]
         assert body["is_active"] is True
