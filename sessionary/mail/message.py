@@ -12,6 +12,8 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
+from email_validator import EmailNotValidError, validate_email
+
 from sessionary import clock
 from sessionary.config import Settings
 from sessionary.mail.templates import MailTemplates
@@ -38,7 +40,7 @@ def compose(
     )
     message = EmailMessage()
     message["From"] = settings.mail_from
-    message["To"] = to
+    message["To"] = deliverable_address(to)
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(clock.now())
     # The sender's domain, not socket.getfqdn(): that may wait on DNS, and names this host.
@@ -49,6 +51,19 @@ def compose(
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message
+
+
+def deliverable_address(address: str) -> str:
+    """``address`` with an internationalised domain in its ASCII (IDNA) form, so that any SMTP
+    server takes it; a non-ASCII local part stays as it is and needs a server that offers
+    SMTPUTF8 (else the delivery fails, permanently)."""
+    if address.isascii():
+        return address
+    try:
+        checked = validate_email(address, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return address  # not ours to refuse here: the server will say
+    return checked.ascii_email or address
 
 
 def text_of(message: EmailMessage) -> str:

@@ -65,6 +65,13 @@ class SMTPMailer:
             raise DeliveryFailed(
                 f"{server.host} answered {exc.code} {exc.message}", permanent=exc.code >= 500
             ) from None
+        except aiosmtplib.SMTPNotSupported as exc:
+            # The server lacks what the message needs (SMTPUTF8 for a non-ASCII local part):
+            # asking again cannot help.
+            raise DeliveryFailed(
+                f"cannot send through {server.host}:{server.port}: {_first_line(exc)}",
+                permanent=True,
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(
                 f"cannot send through {server.host}:{server.port}: {_first_line(exc)}"

@@ -214,3 +214,25 @@ class TestSecrets:
         assert "hunter2-secret" not in repr(logs)
         assert "hunter2-secret" not in repr(mail.mailer)
         assert "hunter2-secret" not in repr(parse_smtp_url(url))
+
+
+class TestInternationalAddresses:
+    async def test_an_international_domain_goes_out_in_its_ascii_form(self) -> None:
+        message = Mail(MemoryMailer()).compose(SETTINGS, "test", to="alice@exämple.de")
+
+        async with smtp_server() as server:
+            await mailer(server.url()).send(message)
+
+        [received] = server.inbox.received
+        assert received.recipients == ["alice@xn--exmple-cua.de"]
+        assert received.message()["To"] == "alice@xn--exmple-cua.de"
+
+    async def test_a_non_ascii_local_part_without_smtputf8_fails_for_good(self) -> None:
+        message = Mail(MemoryMailer()).compose(SETTINGS, "test", to="zoë@exämple.de")
+
+        async with smtp_server() as server:
+            with pytest.raises(DeliveryFailed, match="SMTPUTF8") as failure:
+                await mailer(server.url()).send(message)
+
+        assert failure.value.permanent
+        assert server.inbox.received == []
