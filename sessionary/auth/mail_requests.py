@@ -22,8 +22,6 @@ from sessionary.context import Context
 from sessionary.runtime import Runtime
 from sessionary.users.usernames import email_key, normalize_email
 
-log = structlog.get_logger(__name__)
-
 
 class MailRequestAccepted(BaseModel):
     """The one answer to a request that may mail a link."""
@@ -60,4 +58,8 @@ async def run_after_response(
             await work(Context(db, runtime))
             await db.commit()
     except SQLAlchemyError as exc:
-        log.error("mail_request.failed", purpose=what, error=type(exc).__name__)
+        # Looked up per call, like the mail logger: rare, and a cached logger would escape a
+        # reconfiguration (and structlog.testing.capture_logs).
+        structlog.get_logger(__name__).error(
+            "mail_request.failed", purpose=what, error=type(exc).__name__
+        )

@@ -13,6 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from structlog.testing import capture_logs
 
 from sessionary.auth import password_reset
 from sessionary.auth.models import LoginDevice
@@ -188,6 +190,24 @@ class TestEveryAddressIsAnsweredAlike:
         assert response.status_code == 422
         assert response.json()["detail"][0]["loc"] == ["body", "email"]
         assert mailbox.messages == []
+
+
+class TestTheJobAfterTheAnswer:
+    def test_a_database_failure_is_logged_and_the_answer_stands(
+        self, client: TestClient, alice: User, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def database_down(ctx: object, key: str, origin: object) -> None:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+        monkeypatch.setattr(password_reset, "mail_reset_link_to", database_down)
+
+        with capture_logs() as logs:
+            response = ask(client, "alice@example.com")
+
+        assert (response.status_code, response.json()) == (202, ACCEPTED)
+        assert mailbox.messages == []
+        [failed] = [entry for entry in logs if entry["event"] == "mail_request.failed"]
+        assert (failed["purpose"], failed["error"]) == ("reset", "OperationalError")
 
 
 class TestThrottling:
