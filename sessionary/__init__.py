@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "Base": "sessionary.core.models",
     "BadRequest": "sessionary.errors",
     "Conflict": "sessionary.errors",
+    "Context": "sessionary.context",
+    "ContextDep": "sessionary.context",
     "CurrentPrincipal": "sessionary.identity.dependencies",
     "DbSession": "sessionary.core.dependencies",
     "FreshPrincipal": "sessionary.identity.dependencies",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from sessionary.app import ALL_ROUTERS, DEFAULT_ROUTERS, RouterGroup, create_app, install
     from sessionary.clock import now
     from sessionary.config import Settings
+    from sessionary.context import Context, ContextDep
     from sessionary.core.dependencies import DbSession
     from sessionary.core.models import Base, UTCDateTime
     from sessionary.errors import (
@@ -101,6 +104,8 @@ __all__ = [
     "BadRequest",
     "Base",
     "Conflict",
+    "Context",
+    "ContextDep",
     "CurrentPrincipal",
     "DbSession",
     "FreshPrincipal",

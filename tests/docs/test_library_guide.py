@@ -42,3 +42,20 @@ class TestInstallingIntoYourApp:
         )
 
         result.assert_outcomes(passed=5)
+
+
+@pytest.mark.no_db
+class TestMailFromYourRoutes:
+    def test_the_apps_mail_goes_out_after_the_commit_into_the_mailbox(
+        self, pytester: pytest.Pytester, inner_args: list[str]
+    ) -> None:
+        files = section_files("Mail from your routes")
+        assert set(files) == {"mailing.py", "test_mailing.py"}
+        for name, code in files.items():
+            pytester.makepyfile(**{name.removesuffix(".py"): code})
+
+        result = pytester.runpytest_subprocess(
+            *inner_args, "--sessionary-app=mailing:app", "-p", "no:cacheprovider", "-W", "error"
+        )
+
+        result.assert_outcomes(passed=1)
