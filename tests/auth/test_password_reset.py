@@ -420,3 +420,41 @@ class TestBursts:
 
         assert sorted(statuses) == [202] * 5 + [429] * (BURST - 5)
         assert len(mailbox.to("alice@example.com")) == 5
+
+
+@pytest.mark.anyio
+@pytest.mark.sessionary_db(transaction=True)
+class TestTheJobCannotBeTimed:
+    """The job runs after the response (a background task): uvicorn serves the client's next
+    request on the same keep-alive connection without waiting for it, so not even that
+    request can time the lookup and the mail."""
+
+    async def test_the_next_request_on_the_connection_does_not_wait_for_the_job(
+        self, sessionary_app: FastAPI, alice: User, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        release, started = asyncio.Event(), asyncio.Event()
+        finished: list[str] = []
+
+        async def slow(ctx: object, key: str, origin: object) -> None:
+            started.set()
+            await release.wait()
+            finished.append(key)
+
+        monkeypatch.setattr(password_reset, "mail_reset_link_to", slow)
+        limits = httpx2.Limits(max_connections=1)  # one keep-alive connection for both
+        async with (
+            live_server(sessionary_app) as base_url,
+            httpx2.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http,
+        ):
+            asked = await http.post("/auth/password-reset", json={"email": "alice@example.com"})
+            await started.wait()
+            try:
+                # Were the connection held until the job ends, this would wait for the release.
+                after = await asyncio.wait_for(http.get("/health/live"), timeout=10)
+                unfinished_then = not finished
+            finally:
+                release.set()
+
+        assert (asked.status_code, after.status_code) == (202, 200)
+        assert unfinished_then
+        assert finished == ["alice@example.com"]
