@@ -37,7 +37,10 @@ router = APIRouter(tags=["auth"])
 
 _LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Invalid credentials (the same answer for every cause)"},
-    403: {"description": "Cross-site request refused"},
+    403: {
+        "description": "Cross-site request refused; or, with SESSIONARY_REQUIRE_VERIFIED_EMAIL, "
+        "the right password of an account whose address is not verified"
+    },
     429: {"description": "Too many failed attempts; see Retry-After"},
     503: {"description": "Throttle storage unavailable; see Retry-After"},
 }
