@@ -100,9 +100,15 @@ def _declare_no_nul(schema: dict[str, Any]) -> None:
     """The schema says what :class:`RequestBody` refuses: a string property without a
     pattern of its own gets one that excludes NUL (the ones with a pattern exclude it)."""
     for prop in schema.get("properties", {}).values():
-        for option in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
-            if option.get("type") == "string" and not option.keys() & {"pattern", "enum", "format"}:
-                option["pattern"] = NO_NUL_PATTERN
+        _declare_no_nul_in(prop)
+
+
+def _declare_no_nul_in(option: dict[str, Any]) -> None:
+    # A string, the options of a nullable field, the items of a list (of a nullable list).
+    if option.get("type") == "string" and not option.keys() & {"pattern", "enum", "format"}:
+        option["pattern"] = NO_NUL_PATTERN
+    for nested in [*option.get("anyOf", []), *([option["items"]] if "items" in option else [])]:
+        _declare_no_nul_in(nested)
 
 
 class RequestBody(BaseModel):

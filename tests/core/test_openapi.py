@@ -5,6 +5,7 @@ the server accepts."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import pytest
@@ -12,11 +13,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sessionary.auth.dependencies import login_attempt
+from sessionary.core.inputs import NO_NUL_PATTERN
 from sessionary.core.openapi import ANSWERS, api_routes, route_statuses
 from sessionary.identity.dependencies import get_principal, require_session
 from sessionary.roles.permissions import Permission
 from sessionary.testing import ApiKeyClientMaker, LoginAs, SettingsOverride
 from sessionary.testing.clients import SessionaryTestClient
+from sessionary.users.usernames import (
+    InvalidEmail,
+    InvalidUsername,
+    normalize_email,
+    normalize_username,
+)
 
 OPERATIONS = ("get", "post", "put", "patch", "delete")
 
@@ -256,6 +264,133 @@ class TestSchemasMatchWhatIsAccepted:
         assert response.status_code == 422
         [error] = response.json()["detail"]
         assert error["loc"] == ["body", "permissions", 0]
+
+
+def server_accepts_username(username: str) -> bool:
+    try:
+        normalize_username(username)
+    except InvalidUsername:
+        return False
+    return True
+
+
+def server_accepts_email(email: str) -> bool:
+    try:
+        normalize_email(email)
+    except InvalidEmail:
+        return False
+    return True
+
+
+def tricky_characters() -> list[str]:
+    """ASCII to Greek, every whitespace, every character NFKC changes (where the server and a
+    pattern that reads raw code points could part), the IDNA full stops, and every 101st
+    code point besides."""
+    found = {
+        chr(point)
+        for point in range(0x110000)
+        if not 0xD800 <= point <= 0xDFFF
+        and (
+            point < 0x370
+            or point % 101 == 0
+            or chr(point).isspace()
+            or unicodedata.normalize("NFKC", chr(point)) != chr(point)
+        )
+    }
+    return sorted(found | {"\u3002", "\uff0e", "\uff61"})
+
+
+class TestPatternsNeverRefuseWhatTheServerTakes:
+    """A name or address the server accepts must match the served pattern, or a client (and
+    Schemathesis's negative-data check) is told that valid input is invalid. The server decides
+    after NFKC and IDNA, so the patterns are supersets; the sweep below also ran once over every
+    code point."""
+
+    @pytest.fixture
+    def patterns(self, client: TestClient) -> dict[str, re.Pattern[str]]:
+        schemas = openapi(client)["components"]["schemas"]
+        found = {
+            (field, prop["pattern"])
+            for schema in schemas.values()
+            for field, prop in schema.get("properties", {}).items()
+            if field in ("username", "email", "new_email") and "pattern" in prop
+            if prop["pattern"] != NO_NUL_PATTERN  # login's username is any string
+        }
+        by_field = dict(found)
+        assert len(by_field) == len(found) == 2, found  # one pattern per kind, wherever used
+        return {field: re.compile(pattern) for field, pattern in by_field.items()}
+
+    def test_every_username_the_server_takes_matches(
+        self, patterns: dict[str, re.Pattern[str]]
+    ) -> None:
+        pattern = patterns["username"]
+        missed = [
+            name
+            for char in tricky_characters()
+            for name in (char, f"a{char}", f"{char}a", f"e{char}")
+            if server_accepts_username(name) and not pattern.search(name)
+        ]
+        assert missed == []
+
+    def test_every_address_the_server_takes_matches(
+        self, patterns: dict[str, re.Pattern[str]]
+    ) -> None:
+        pattern = patterns["email"]
+        missed = [
+            address
+            for char in tricky_characters()
+            for address in (
+                f"a{char}@example.com",
+                f"{char}a@example.com",
+                f"a@ex{char}ample.com",
+                f"a@example{char}com",
+                f"a@example.co{char}",
+            )
+            if server_accepts_email(address) and not pattern.search(address)
+        ]
+        assert missed == []
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("username", "e\u0301ric"),  # decomposed, as macOS writes it
+            ("username", "ann\uff20home"),  # fullwidth @
+            ("email", "ann@example\u3002com"),  # ideographic full stop
+            ("email", "\u00e9ric@b\u00fccher.example"),
+        ],
+    )
+    def test_what_the_server_takes_over_http_matches(
+        self,
+        admin_client: SessionaryTestClient,
+        patterns: dict[str, re.Pattern[str]],
+        field: str,
+        value: str,
+    ) -> None:
+        fields = {"username": "someone", "email": "someone@example.com", field: value}
+        response = admin_client.post("/users", json={**fields, "password": "correct horse 9"})
+
+        assert response.status_code == 201, response.text
+        assert patterns[field].search(value)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("username", "a b"),
+            ("username", "a/b"),
+            ("username", "a\x85b"),
+            ("email", "a b@example.com"),
+            ("email", "a@example"),
+            ("email", "a@example.123"),
+            ("email", "a..b@example.com"),
+            ("email", "a@exa_mple.com"),
+        ],
+    )
+    def test_what_no_normalisation_saves_is_refused_by_the_pattern(
+        self, patterns: dict[str, re.Pattern[str]], field: str, value: str
+    ) -> None:
+        accepts = server_accepts_username if field == "username" else server_accepts_email
+        assert not accepts(value)
+        assert patterns[field].search(value) is None
 
 
 def test_route_statuses_cover_a_guarded_route(sessionary_app: FastAPI) -> None:
