@@ -33,7 +33,7 @@ from sqlalchemy.sql import Executable
 
 from sessionary.config import Settings
 from sessionary.core.activity import ActivityStamps
-from sessionary.core.hot_reads import HotQuery, HotReader, hot_reader
+from sessionary.core.hot_reads import UNBINDABLE_SQLITE_VALUE, HotQuery, HotReader, hot_reader
 
 _IMMEDIATE = "sessionary_sqlite_immediate"
 
@@ -77,13 +77,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
 
 def _translate_unbindable_values(engine: AsyncEngine) -> None:
-    # sqlite3 refuses an int past 64 bits with a bare OverflowError, which SQLAlchemy passes
-    # through unwrapped (it is no DBAPI error): a 500. It is a value the client sent, as
-    # asyncpg's DataError for an int past int4 is, so give it the same DataError (422).
+    # SQLAlchemy passes sqlite3's refusal to bind a value through unwrapped (it is no DBAPI
+    # error): a 500. It is a value the client sent, as asyncpg's DataError for an int past
+    # int4 is, so give it the same DataError (422).
     @event.listens_for(engine.sync_engine, "handle_error")
     def _on_error(context: ExceptionContext) -> BaseException | None:
         original = context.original_exception
-        if isinstance(original, OverflowError):
+        if isinstance(original, UNBINDABLE_SQLITE_VALUE):
             return DataError(context.statement, None, original, hide_parameters=True)
         return None
 

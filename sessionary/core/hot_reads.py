@@ -41,6 +41,10 @@ from sqlalchemy.sql import Select
 
 from sessionary.core.pg_connections import ConnectionSet
 
+# What sqlite3 raises, bare, for a value it cannot bind: an int past 64 bits, a string with a
+# lone surrogate (no UTF-8 form). The engine (core/db.py) and the reader here make it a 422.
+UNBINDABLE_SQLITE_VALUE = (OverflowError, UnicodeEncodeError)
+
 Processor = Callable[[Any], Any]
 
 # SQLAlchemy's name for asyncpg's statement cache option in a URL (``=0`` behind PgBouncer).
@@ -175,8 +179,8 @@ class SQLiteReader:
             self._connection = connection
             # fetchall() ends the statement, so no read snapshot outlives the call.
             records = connection.execute(compiled.sql, compiled.arguments(params)).fetchall()
-        except OverflowError as exc:
-            # An int past 64 bits: the client's value, as in the engine (core/db.py).
+        except UNBINDABLE_SQLITE_VALUE as exc:
+            # An int past 64 bits, a lone surrogate: the client's value, as in the engine.
             raise DataError(compiled.sql, None, exc, hide_parameters=True) from exc
         except sqlite3.Error as exc:
             raise OperationalError(compiled.sql, None, exc) from exc

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sessionary.auth.schemas import NEW_PASSWORD, PRESENTED_PASSWORD
 from sessionary.core.inputs import RequestBody
 from sessionary.core.pagination import Page
+from sessionary.identity.permissions import NAME_MAX
 from sessionary.users.models import User
 from sessionary.users.usernames import EMAIL_MAX, EMAIL_SCHEMA, USERNAME_MAX, USERNAME_SCHEMA
 
 # Before NFKC a code point may expand (up to 18 times); the policy checks the normalised form.
 _RAW_PASSWORD_MAX = 128 * 18
 _ROLES_MAX = 64
+# A role as declared (1-64 characters): bounded like every other string of a body, so a huge
+# name or one with a lone surrogate is the usual 422 before any query.
+RoleName = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 
 
 class ProtectedData(BaseModel):
@@ -67,7 +72,8 @@ class PasswordChange(RequestBody):
 
 
 class UserCreate(RequestBody):
-    """``POST /users``: ``roles`` omitted means ``member`` (setting any needs roles:assign)."""
+    """``POST /users``: ``roles`` omitted means ``member`` when the creator may grant it, else
+    no role (setting any needs roles:assign)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -78,7 +84,7 @@ class UserCreate(RequestBody):
     password: str = Field(
         min_length=1, max_length=_RAW_PASSWORD_MAX, json_schema_extra=NEW_PASSWORD
     )
-    roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+    roles: list[RoleName] | None = Field(default=None, max_length=_ROLES_MAX)
     # True: the administrator vouches for the address; else a verification link is mailed.
     email_verified: bool = False
 
@@ -92,7 +98,7 @@ class UserUpdate(RequestBody):
         default=None, min_length=3, max_length=EMAIL_MAX, json_schema_extra=EMAIL_SCHEMA
     )
     is_active: bool | None = None
-    roles: list[str] | None = Field(default=None, max_length=_ROLES_MAX)
+    roles: list[RoleName] | None = Field(default=None, max_length=_ROLES_MAX)
     # Mark the address proven (or not); a new email without it is mailed a verification link.
     email_verified: bool | None = None
 

@@ -122,12 +122,19 @@ def _refused(db: SyncDB, statement: Any) -> DBAPIError | None:
 
 
 class TestValuesTheDriversCannotBind:
-    """Through the engine, on the run's database (SQLite: OverflowError; asyncpg: its own
-    DataError) — both arrive as a DBAPIError that is 422."""
+    """Through the engine, on the run's database (SQLite: OverflowError or UnicodeEncodeError;
+    asyncpg: its own DataError) — both arrive as a DBAPIError that is 422."""
 
     @pytest.mark.parametrize("value", [2**63, 2**64], ids=["2**63", "2**64"])
     def test_an_integer_past_64_bits(self, db: SyncDB, value: int) -> None:
         refused = _refused(db, select(User.id).where(User.id == value))
+
+        assert refused is not None
+        assert database_error(refused).status_code == 422
+
+    def test_a_lone_surrogate_in_text(self, db: SyncDB) -> None:
+        # Text no encoding carries (sqlite3: UnicodeEncodeError; asyncpg: its DataError).
+        refused = _refused(db, select(User.id).where(User.username == "a\ud800"))
 
         assert refused is not None
         assert database_error(refused).status_code == 422

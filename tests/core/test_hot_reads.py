@@ -326,6 +326,12 @@ class TestValuesTheDriverCannotBind:
 
         assert database_error(refused.value).status_code == 422
 
+    async def test_a_lone_surrogate_in_text_is_422(self, started: Database) -> None:
+        with pytest.raises(DBAPIError) as refused:
+            await started.fetch(self.BY_NAME, {"username": "a\ud800"})
+
+        assert database_error(refused.value).status_code == 422
+
     async def test_nul_in_text_is_422_where_the_database_refuses_it(
         self, started: Database
     ) -> None:
