@@ -1,5 +1,5 @@
 """``audit_events``: no foreign keys (deleting users never touches it); UPDATE, DELETE and
-TRUNCATE refused by triggers the migrations install (0002, 0004)."""
+TRUNCATE (and SQLite's REPLACE) refused by triggers the migrations install (0002, 0004, 0006)."""
 
 from __future__ import annotations
 

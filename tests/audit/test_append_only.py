@@ -70,6 +70,42 @@ class TestDeletesAreRefused:
         assert [e.id for e in audit_log.events()] == [event.id]
 
 
+# Every column copied from the recorded row, under a new type: a forged event in its place.
+_FORGED = (
+    "(id, actor_user_id, actor_api_key_id, target_type, target_id, ip, user_agent, created_at,"
+    " type, detail) SELECT id, actor_user_id, actor_api_key_id, target_type, target_id, ip,"
+    " user_agent, created_at, 'tampered', detail FROM audit_events WHERE id = :id"
+)
+_UPSERT = f"INSERT INTO audit_events {_FORGED} ON CONFLICT (id) DO UPDATE SET type = excluded.type"
+
+
+def overwriting_statements(database: TestDatabase) -> list[str]:
+    """Inserts that land on a recorded id and would overwrite it, on the run's engine."""
+    if database.backend == "postgresql":
+        return [_UPSERT]
+    # SQLite's REPLACE deletes the old row without firing DELETE triggers (migration 0006).
+    return [
+        f"REPLACE INTO audit_events {_FORGED}",
+        f"INSERT OR REPLACE INTO audit_events {_FORGED}",
+        _UPSERT,
+    ]
+
+
+class TestOverwritingARowIsRefused:
+    def test_no_insert_replaces_a_recorded_event(
+        self,
+        event: AuditEvent,
+        db: SyncDB,
+        audit_log: AuditLog,
+        sessionary_database: TestDatabase,
+    ) -> None:
+        for statement in overwriting_statements(sessionary_database):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.execute(text(statement), {"id": event.id})
+
+        assert [(e.id, e.type) for e in audit_log.events()] == [(event.id, "login.succeeded")]
+
+
 class TestEmptyingTheTableIsRefused:
     def test_truncate_is_refused(
         self,
