@@ -23,7 +23,8 @@ _USERNAME_SYMBOLS = frozenset("._-@+")
 USERNAME_SCHEMA: dict[str, JsonValue] = {
     # ASCII letters, digits and ._-@+, or anything beyond ASCII but C1 controls and whitespace.
     "pattern": r"^[^\x00-\x2a\x2c\x2f\x3a-\x3f\x5b-\x5e\x60\x7b-\x9f\s]+$",
-    "maxLength": USERNAME_MAX,
+    # No maxLength of 64 here: NFKC may shorten ("e" + U+0301 is one letter), so the raw bound
+    # stands (the fields' max_length, four times as many code points).
     "description": f"1-{USERNAME_MAX} letters, digits and ._-@+ (after NFKC normalisation).",
 }
 # The syntax is email-validator's (RFC 5322's dot-atom, internationalised domains, a dot in
