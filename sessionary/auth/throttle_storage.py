@@ -49,17 +49,20 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 # KEYS[1]: the bucket's hash {ends, folded}; ARGV: now, the end of a window opened now (both
 # as Python's repr, so they compare exactly), key TTL seconds. Returns the occurrences this one
 # stands for when it opens a window (1 + those folded since the last one recorded), else 0 (it
-# was folded into the open window's count).
+# was folded into the open window's count). The TTL is set after the write: EXPIRE on a key
+# that does not exist yet does nothing, and a bucket seen once would be kept forever.
 _REPEAT_SCRIPT = """
 local ends = tonumber(redis.call('hget', KEYS[1], 'ends') or '0')
 local folded = tonumber(redis.call('hget', KEYS[1], 'folded') or '0')
-redis.call('expire', KEYS[1], ARGV[3])
+local stands_for = 0
 if tonumber(ARGV[1]) >= ends then
   redis.call('hset', KEYS[1], 'ends', ARGV[2], 'folded', 0)
-  return folded + 1
+  stands_for = folded + 1
+else
+  redis.call('hincrby', KEYS[1], 'folded', 1)
 end
-redis.call('hincrby', KEYS[1], 'folded', 1)
-return 0
+redis.call('expire', KEYS[1], ARGV[3])
+return stands_for
 """
 
 

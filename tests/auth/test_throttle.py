@@ -291,6 +291,33 @@ class TestKeys:
 
 
 @pytest.mark.anyio
+class TestRedisKeysExpire:
+    """Every key the throttle writes leaves Redis by itself: buckets seen once included (a
+    repeat's key set its TTL before the key existed, so it was kept forever)."""
+
+    async def test_every_key_has_a_ttl(
+        self,
+        redis_throttle: LoginThrottle,
+        redis_prefix: str,
+        limits: Settings,
+        raw_redis: redis.asyncio.Redis,
+    ) -> None:
+        await fail(redis_throttle, limits)
+        await redis_throttle.acquire_registration(limits, client=CLIENT)
+        await redis_throttle.acquire_mail_request(
+            limits, purpose="reset", address="a@example.com", client=CLIENT
+        )
+        assert await redis_throttle.repeat(limits, "seen-once") == 1
+        assert await redis_throttle.repeat(limits, "seen-twice") == 1
+        assert await redis_throttle.repeat(limits, "seen-twice") is None
+
+        keys = [key async for key in raw_redis.scan_iter(match=f"{redis_prefix}*")]
+        ttls = {key.decode(): await raw_redis.ttl(key) for key in keys}
+        assert len(ttls) == 7, ttls
+        assert all(ttl > 0 for ttl in ttls.values()), ttls
+
+
+@pytest.mark.anyio
 class TestReset:
     async def test_reset_forgets_every_count(
         self, login_throttle: LoginThrottle, limits: Settings
