@@ -107,8 +107,10 @@ def _declare_no_nul_in(option: dict[str, Any]) -> None:
     # A string, the options of a nullable field, the items of a list (of a nullable list).
     if option.get("type") == "string" and not option.keys() & {"pattern", "enum", "format"}:
         option["pattern"] = NO_NUL_PATTERN
-    for nested in [*option.get("anyOf", []), *([option["items"]] if "items" in option else [])]:
+    for nested in option.get("anyOf", []):
         _declare_no_nul_in(nested)
+    if "items" in option:
+        _declare_no_nul_in(option["items"])
 
 
 class RequestBody(BaseModel):
